@@ -1,0 +1,76 @@
+# The two commands a helpline's IT person needs: `make run` and `make test`.
+# Everything the project needs is installed by these targets; see README.md.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+VENV        := .venv
+PY          := $(VENV)/bin/python
+RASA        := $(VENV)/bin/rasa
+STAMP       := $(VENV)/.installed
+RASA_DATA   := data/nlu data/rules data/stories
+
+# Rasa's training cache and telemetry: keep the cache under ignored var/, send nothing.
+export RASA_CACHE_DIRECTORY ?= $(CURDIR)/var/cache/rasa
+export RASA_TELEMETRY_ENABLED := false
+export SQLALCHEMY_SILENCE_UBER_WARNING := 1
+export TF_CPP_MIN_LOG_LEVEL := 2
+export PYTHONDONTWRITEBYTECODE := 1
+
+.PHONY: help install model migrate run shell test validate unit e2e stories eval bench browser clean
+
+help:
+	@echo "make run    set up (venv, deps, migrations, model) and start the assistant"
+	@echo "make test   set up, then run the whole test suite"
+	@echo "make shell  talk to the assistant in the terminal (rasa shell)"
+	@echo "make eval   evaluation report: red flags, deadlines, NLU cross-validation"
+	@echo "make bench  latency/throughput benchmark"
+
+# --- set-up -------------------------------------------------------------------------
+install: $(STAMP)
+
+$(STAMP): requirements.txt constraints.txt scripts/find-python
+	@py="$$(scripts/find-python)" || exit 1; \
+	if [ -x $(PY) ] && ! $(PY) -c 'import sys; sys.exit(0 if (3,8) <= sys.version_info[:2] <= (3,10) else 1)'; then \
+	  echo "Removing $(VENV): it was made with an unsupported Python"; rm -rf $(VENV); fi; \
+	if [ ! -x $(PY) ]; then echo "Creating $(VENV) with $$py"; "$$py" -m venv $(VENV) || exit 1; fi
+	$(PY) -m pip install --disable-pip-version-check -q --upgrade "pip==26.3"
+	$(PY) -m pip install --disable-pip-version-check --progress-bar on -r requirements.txt -c constraints.txt
+	@touch $@
+
+# Trains only when no model in models/ matches the current domain, config and data.
+model: $(STAMP)
+	@$(PY) scripts/model.py train
+
+migrate: $(STAMP)
+	@$(PY) -m actions.casenotes migrate
+
+# --- the two commands -----------------------------------------------------------------
+run: model migrate
+	@$(PY) scripts/stack.py run
+
+shell: model migrate
+	@$(PY) scripts/stack.py shell
+
+test: model migrate validate unit e2e stories
+	@echo "make test: all suites passed"
+
+validate: $(STAMP)
+	$(RASA) data validate --fail-on-warnings --domain domain.yml --config config.yml --data $(RASA_DATA)
+
+unit: $(STAMP)
+	$(PY) -m pytest tests/unit
+
+e2e: model migrate
+	$(PY) -m pytest tests/e2e
+
+stories: model
+	@$(PY) scripts/model.py test-stories
+
+eval: model
+	@$(PY) scripts/evaluate.py
+
+bench: model migrate
+	@$(PY) scripts/bench.py
+
+clean:
+	rm -rf models var/cache .pytest_cache

@@ -1,0 +1,539 @@
+"""Rasa actions: thin translations between the tracker and the plain modules.
+
+The action server loads only this module (``--actions actions.actions``). Each action
+reads slots, calls :mod:`actions.casestate`, :mod:`actions.guidance`, :mod:`actions.risk`,
+:mod:`actions.deadlines` or the case-notes store, and maps the result to messages and
+events. No message text is logged.
+"""
+from __future__ import annotations
+
+import logging
+import re
+import uuid
+from datetime import datetime, timedelta, timezone as dt_timezone
+from functools import lru_cache
+from typing import Any
+
+import yaml
+from rasa_sdk import Action, Tracker
+from rasa_sdk.events import EventType, ReminderCancelled, ReminderScheduled, Restarted, SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+
+from actions import casestate, guidance, risk, settings
+from actions.casestate import CaseState
+
+logger = logging.getLogger(__name__)
+
+REMINDER_INTENT = "EXTERNAL_deadline_reminder"
+NOTE_PREFIX = re.compile(r"^\s*(add\s+(a\s+)?note|note|log(\s+this)?|record)\s*[:\-–]?\s*", re.I)
+MAX_TEXT = 5000
+
+
+# --- helpers ------------------------------------------------------------------------------
+
+@lru_cache(maxsize=1)
+def case_store() -> Any:
+    """The case-notes store, created on first use (never at import time)."""
+    from actions.casenotes import CaseStore
+
+    return CaseStore()
+
+
+def message_time(tracker: Tracker) -> datetime:
+    """The timestamp of the latest user message (deadlines are relative to it)."""
+    for event in reversed(tracker.events):
+        if event.get("event") == "user" and event.get("timestamp"):
+            return datetime.fromtimestamp(float(event["timestamp"]), tz=dt_timezone.utc)
+    return datetime.now(dt_timezone.utc)
+
+
+def latest_text(tracker: Tracker) -> str:
+    text = (tracker.latest_message or {}).get("text") or ""
+    if text.startswith("/"):  # a button payload such as /start_case{...}: no free text
+        return ""
+    return text[:MAX_TEXT]
+
+
+def latest_intent(tracker: Tracker) -> tuple[str | None, float]:
+    intent = (tracker.latest_message or {}).get("intent") or {}
+    return intent.get("name"), float(intent.get("confidence") or 0.0)
+
+
+def entity(tracker: Tracker, name: str) -> str | None:
+    return next(tracker.get_latest_entity_values(name), None)
+
+
+def state_of(tracker: Tracker) -> CaseState:
+    return CaseState.from_slots(tracker.current_slot_values())
+
+
+def slot_events(before: CaseState, after: CaseState) -> list[EventType]:
+    return [SlotSet(name, value) for name, value in casestate.changed(before, after).items()]
+
+
+def send_panel_state(dispatcher: CollectingDispatcher, state: CaseState) -> None:
+    dispatcher.utter_message(json_message=state.panel_message())
+
+
+@lru_cache(maxsize=1)
+def role_words() -> dict[str, list[str]]:
+    with open(settings.ROOT / "data" / "caller_roles.yml", encoding="utf-8") as f:
+        return yaml.safe_load(f)
+
+
+def infer_role(text: str) -> str | None:
+    """Who is on the line, from the counsellor's own words (data/caller_roles.yml)."""
+    lowered = text.lower()
+    for role, words in role_words().items():
+        for word in words:
+            if re.search(rf"(?<![a-z]){re.escape(word)}(?![a-z])", lowered):
+                return role
+    return None
+
+
+def normalise_role(value: str | None) -> str | None:
+    if not value:
+        return None
+    value = value.strip().lower().replace("/", "_").replace(" ", "_")
+    if value in ("child", "parent_carer", "other"):
+        return value
+    return infer_role(value.replace("_", " "))
+
+
+def write_events(dispatcher: CollectingDispatcher, tracker: Tracker, state: CaseState,
+                 events: list[dict[str, Any]]) -> list[EventType]:
+    """Write this turn's case-note events in one transaction.
+
+    Events the store could not take (database down) are kept in the ``unsaved_events``
+    slot, the counsellor is told at once, and they are written first on the next turn.
+    """
+    pending = list(tracker.get_slot("unsaved_events") or [])
+    fresh = [dict(e, at=(e.get("at") or datetime.now(dt_timezone.utc)).isoformat()
+                  if isinstance(e.get("at"), datetime) else e.get("at")) for e in events]
+    fresh = [dict(e, case_id=state.case_id, conversation_id=tracker.sender_id,
+                  caller_role=state.caller_role) for e in fresh]
+    queue = pending + fresh
+    if not queue:
+        return []
+    try:
+        store = case_store()
+        for case_id, batch in group_by_case(queue):
+            ensure_case(store, batch[0])
+            store.append_many(case_id, [
+                {"kind": e["kind"], "code": e.get("code"), "text": e.get("text"),
+                 "at": datetime.fromisoformat(e["at"]) if e.get("at") else None}
+                for e in batch if e["kind"] != "opened"])
+    except Exception as exc:  # the store is down or failing: keep everything in the tracker
+        logger.warning("case notes not saved (%s); %d event(s) kept in the tracker",
+                       type(exc).__name__, len(queue))
+        dispatcher.utter_message(
+            text="⚠ Case notes are NOT being saved right now: the case database is not "
+                 "answering. Nothing is lost: I am keeping this turn's notes and will save "
+                 "them as soon as it is back. Keep going with the call.")
+        return [SlotSet("unsaved_events", queue)]
+    if pending:
+        dispatcher.utter_message(text=f"✓ The case database is back: {len(pending)} earlier "
+                                      "note(s) are now saved.")
+    return [SlotSet("unsaved_events", [])] if pending else []
+
+
+def group_by_case(events: list[dict[str, Any]]) -> list[tuple[str, list[dict[str, Any]]]]:
+    groups: dict[str, list[dict[str, Any]]] = {}
+    for event in events:
+        groups.setdefault(event["case_id"], []).append(event)
+    return list(groups.items())
+
+
+def ensure_case(store: Any, first: dict[str, Any]) -> None:
+    """Create the case row if this batch opens the case (id chosen by the action)."""
+    if first["kind"] == "opened" and store.case(first["case_id"]) is None:
+        store.open_case(first["conversation_id"], first.get("caller_role") or "other",
+                        datetime.fromisoformat(first["at"]), case_id=first["case_id"])
+
+
+def open_case(state: CaseState, role: str | None, now: datetime) -> tuple[CaseState, dict]:
+    """A fresh case: new id, the first stage of the caller's path, nothing else carried."""
+    new = CaseState(case_id=uuid.uuid4().hex, caller_role=role)
+    first = guidance.stages(new.path_role)[0]
+    new.stage = first.id
+    opened = {"kind": "opened", "code": role, "text": None, "at": now}
+    return new, opened
+
+
+def reminder_events(tracker: Tracker, state: CaseState, now: datetime) -> list[EventType]:
+    """Reminders before the deadline, re-issued each turn so they survive a Rasa restart.
+
+    Rasa keeps reminders in memory only; the deadline itself lives in the tracker and the
+    case notes. Re-scheduling under the same names replaces the old jobs, and a withdrawn
+    or passed deadline cancels them.
+    """
+    names = [f"deadline-{tracker.sender_id}-{m}" for m in settings.reminder_minutes()]
+    if not state.deadline_at:
+        return [ReminderCancelled(name=name) for name in names] if state.deadline_status else []
+    at = datetime.fromisoformat(state.deadline_at)
+    events: list[EventType] = []
+    for name, minutes in zip(names, settings.reminder_minutes()):
+        when = at - timedelta(minutes=minutes)
+        if when > now:
+            events.append(ReminderScheduled(
+                REMINDER_INTENT, trigger_date_time=when, name=name,
+                entities=[{"entity": "deadline", "value": state.deadline_at},
+                          {"entity": "minutes", "value": str(minutes)}],
+                kill_on_user_message=False))
+    return events
+
+
+# --- the per-message check ------------------------------------------------------------------
+
+class ActionCheckEveryMessage(Action):
+    """Runs after every counsellor message, whatever the intent (Rasa 3.6 calls
+    ``action_validate_slot_mappings`` from ``action_extract_slots`` on each user message,
+    and sends its messages before the predicted action's). Red flags and deadlines are
+    announced here, first."""
+
+    def name(self) -> str:
+        return "action_validate_slot_mappings"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+                  domain: dict[str, Any]) -> list[EventType]:
+        intent, confidence = latest_intent(tracker)
+        if intent == REMINDER_INTENT or intent == "start_again" or intent == "restart":
+            return []
+        text = latest_text(tracker)
+        now = message_time(tracker)
+        before = state_of(tracker)
+        state = before
+        note_events: list[dict[str, Any]] = []
+        opened = False
+        if intent == "start_case" or not state.case_id:
+            role = normalise_role(entity(tracker, "caller_role")) or infer_role(text)
+            if intent == "start_case" or text or role:
+                state, opened_event = open_case(state, role, now)
+                note_events.append(opened_event)
+                opened = True
+        outcome = casestate.check_message(state, text, intent, confidence, now,
+                                          settings.timezone())
+        note_events += outcome.events
+        for announcement in outcome.announcements:
+            dispatcher.utter_message(text=announcement.text, buttons=announcement.buttons)
+        events: list[EventType] = slot_events(before, outcome.state)
+        if opened and not outcome.state.caller_role and intent != "start_case":
+            dispatcher.utter_message(response="utter_ask_caller_role")
+        if opened or outcome.announcements or outcome.state.checklist_done != before.checklist_done:
+            send_panel_state(dispatcher, outcome.state)
+        events += write_events(dispatcher, tracker, outcome.state, note_events)
+        return events
+
+
+# --- commands -------------------------------------------------------------------------------
+
+class CaseAction(Action):
+    """Base for the predicted actions: adds reminder upkeep to every reply."""
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+                  domain: dict[str, Any]) -> list[EventType]:
+        before = state_of(tracker)
+        state = before.copy()
+        now = message_time(tracker)
+        note_events: list[dict[str, Any]] = []
+        extra = self.respond(dispatcher, tracker, state, now, note_events)
+        events = slot_events(before, state) + list(extra or [])
+        if casestate.changed(before, state):
+            send_panel_state(dispatcher, state)
+        events += write_events(dispatcher, tracker, state, note_events)
+        events += reminder_events(tracker, state, now)
+        return events
+
+    def respond(self, dispatcher: CollectingDispatcher, tracker: Tracker, state: CaseState,
+                now: datetime, notes: list[dict[str, Any]]) -> list[EventType] | None:
+        raise NotImplementedError
+
+
+class ActionStartCase(CaseAction):
+    def name(self) -> str:
+        return "action_start_case"
+
+    def respond(self, dispatcher, tracker, state, now, notes):
+        first = guidance.stages(state.path_role)[0]
+        who = {"child": "a young person", "parent_carer": "a parent or carer",
+               "other": "someone worried about a child"}.get(state.caller_role or "", None)
+        if who is None:
+            dispatcher.utter_message(response="utter_ask_caller_role")
+            return None
+        dispatcher.utter_message(
+            text=f"New case opened: {who} is on the line.\n{first.title}: {first.say}",
+            buttons=[{"title": "What next?", "payload": "/what_next"}])
+        return None
+
+
+class ActionNextStep(CaseAction):
+    def name(self) -> str:
+        return "action_next_step"
+
+    def respond(self, dispatcher, tracker, state, now, notes):
+        intent, _ = latest_intent(tracker)
+        if intent not in ("what_next", "affirm", "deny"):
+            text = latest_text(tracker)
+            if text:
+                notes.append({"kind": "note", "text": text, "at": now})
+        item = guidance.next_item(state.path_role, state.checklist_done)
+        if item is None:
+            state.pending_item = None
+            dispatcher.utter_message(
+                text="Every question on this path is covered. You can ask for advice, a "
+                     "summary, or close the case.",
+                buttons=[{"title": "Advice", "payload": "/ask_advice"},
+                         {"title": "Summary", "payload": "/summary"},
+                         {"title": "Close case", "payload": "/close_case"}])
+            return None
+        lines = []
+        if item.stage != state.stage:
+            stage = guidance.stage(state.path_role, item.stage)
+            if stage is not None:
+                lines.append(f"{stage.title}: {stage.say}")
+            state.stage = item.stage
+            notes.append({"kind": "stage", "code": item.stage, "at": now})
+        lines.append(f"Next: {item.prompt}")
+        state.pending_item = item.id
+        dispatcher.utter_message(text="\n".join(lines),
+                                 buttons=[{"title": "What next?", "payload": "/what_next"}])
+        return None
+
+
+class ActionGoToStage(CaseAction):
+    def name(self) -> str:
+        return "action_go_to_stage"
+
+    def respond(self, dispatcher, tracker, state, now, notes):
+        wanted = entity(tracker, "stage") or latest_text(tracker)
+        stage = guidance.stage(state.path_role, wanted) or guidance.find_stage(
+            state.path_role, wanted or "")
+        if stage is None:
+            titles = ", ".join(s.title for s in guidance.stages(state.path_role))
+            dispatcher.utter_message(text=f"Which stage? The stages are: {titles}.")
+            return None
+        state.stage = stage.id
+        notes.append({"kind": "stage", "code": stage.id, "at": now})
+        open_items = [i for i in guidance.checklist(state.path_role)
+                      if i.stage == stage.id and i.id not in state.checklist_done]
+        state.pending_item = open_items[0].id if open_items else None
+        lines = [f"{stage.title}: {stage.say}"]
+        lines += [f"• {i.prompt}" for i in open_items]
+        dispatcher.utter_message(text="\n".join(lines))
+        return None
+
+
+class ActionAddNote(CaseAction):
+    def name(self) -> str:
+        return "action_add_note"
+
+    def respond(self, dispatcher, tracker, state, now, notes):
+        note = NOTE_PREFIX.sub("", latest_text(tracker), count=1).strip()
+        if not note:
+            dispatcher.utter_message(text="The note was empty. Type it after 'add note:'.")
+            return None
+        notes.append({"kind": "note", "text": note, "at": now})
+        dispatcher.utter_message(text="Noted in the case record.")
+        return None
+
+
+class ActionTimeLeft(CaseAction):
+    def name(self) -> str:
+        return "action_time_left"
+
+    def respond(self, dispatcher, tracker, state, now, notes):
+        tz = settings.timezone()
+        if state.deadline_at:
+            at = datetime.fromisoformat(state.deadline_at)
+            dispatcher.utter_message(text=f"⏱ Deadline {casestate.format_deadline(at, datetime.now(dt_timezone.utc), tz)}.")
+        elif state.deadline_status == "ambiguous":
+            dispatcher.utter_message(
+                text=f"⏱ The deadline (“{state.deadline_words}”) has no exact time yet. "
+                     "What time did the offender set? Type it, for example 9pm.")
+        else:
+            dispatcher.utter_message(text="No active deadline is recorded for this case.")
+        return None
+
+
+class ActionConfirmEscalation(CaseAction):
+    def name(self) -> str:
+        return "action_confirm_escalation"
+
+    def respond(self, dispatcher, tracker, state, now, notes):
+        if state.escalated:
+            dispatcher.utter_message(text=f"Escalation is already recorded (at {state.escalated_at}).")
+            return None
+        state.escalated = True
+        state.escalated_at = now.isoformat()
+        notes.append({"kind": "escalation", "code": ",".join(state.red_flags) or None,
+                      "text": latest_text(tracker) or None, "at": now})
+        local = now.astimezone(settings.timezone())
+        dispatcher.utter_message(text=f"Escalation recorded at {local:%H:%M}. Stay with the "
+                                      "caller; type 'what next?' for the next step.")
+        return None
+
+
+class ActionDismissFlag(CaseAction):
+    def name(self) -> str:
+        return "action_dismiss_flag"
+
+    def respond(self, dispatcher, tracker, state, now, notes):
+        code = (entity(tracker, "flag") or "").strip()
+        if code not in state.red_flags:
+            code = state.red_flags[-1] if len(state.red_flags) == 1 else code
+        if code not in state.red_flags:
+            dispatcher.utter_message(
+                text="Which red flag was raised in error?",
+                buttons=[{"title": risk.flag_info(c)["label"],
+                          "payload": f'/dismiss_flag{{"flag":"{c}"}}'} for c in state.red_flags])
+            return None
+        reason = latest_text(tracker) or "marked as raised in error by the counsellor"
+        state.red_flags = [c for c in state.red_flags if c != code]
+        state.dismissed_flags = casestate.unique(state.dismissed_flags + [code])
+        notes.append({"kind": "red_flag_dismissed", "code": code, "text": reason, "at": now})
+        dispatcher.utter_message(
+            text=f"Marked “{risk.flag_info(code)['label']}” as raised in error; the reason is "
+                 "in the case notes. If it comes up again with new words, I will raise it again.")
+        return None
+
+
+class ActionSummary(CaseAction):
+    def name(self) -> str:
+        return "action_summary"
+
+    def respond(self, dispatcher, tracker, state, now, notes):
+        dispatcher.utter_message(text=summary_text(state))
+        return None
+
+
+class ActionCloseCase(CaseAction):
+    def name(self) -> str:
+        return "action_close_case"
+
+    def respond(self, dispatcher, tracker, state, now, notes):
+        notes.append({"kind": "closed", "at": now})
+        dispatcher.utter_message(text="Case closed. Handover summary:\n" + summary_text(state))
+        state.stage = "closed"
+        return None
+
+
+def summary_text(state: CaseState) -> str:
+    """The handover summary: from the case-notes store, or from the tracker if it is down."""
+    if state.case_id:
+        try:
+            from actions.casenotes import summarise, to_markdown
+
+            return to_markdown(summarise(case_store(), state.case_id))
+        except Exception as exc:
+            logger.warning("summary from the store failed (%s)", type(exc).__name__)
+    flags = ", ".join(f"{risk.flag_info(c)['label']} (“{state.flag_words.get(c, '')}”)"
+                      for c in state.red_flags) or "none"
+    done = [i.label for i in guidance.checklist(state.path_role) if i.id in state.checklist_done]
+    return "\n".join([
+        f"Caller: {state.caller_role or 'not known yet'}",
+        f"Red flags: {flags}",
+        f"Escalated: {'yes, at ' + str(state.escalated_at) if state.escalated else 'no'}",
+        f"Deadline: {state.deadline_at or state.deadline_status or 'none'}",
+        f"Checklist covered: {', '.join(done) or 'nothing yet'}",
+    ])
+
+
+class ActionStartAgain(Action):
+    def name(self) -> str:
+        return "action_start_again"
+
+    async def run(self, dispatcher, tracker, domain):
+        state = state_of(tracker)
+        if state.case_id:
+            write_events(dispatcher, tracker, state,
+                         [{"kind": "closed", "text": "start again", "at": message_time(tracker)}])
+        dispatcher.utter_message(text="Starting again. The previous case is closed and kept.")
+        dispatcher.utter_message(response="utter_ask_caller_role")
+        names = [f"deadline-{tracker.sender_id}-{m}" for m in settings.reminder_minutes()]
+        return [Restarted()] + [ReminderCancelled(name=n) for n in names]
+
+
+class ActionAdvice(CaseAction):
+    def name(self) -> str:
+        return "action_advice"
+
+    def respond(self, dispatcher, tracker, state, now, notes):
+        text = latest_text(tracker)
+        named = [guidance.platform(v) for v in tracker.get_latest_entity_values("platform")]
+        platforms = [p for p in named if p] or guidance.platforms_in(text)
+        lines = []
+        for p in platforms:
+            lines.append(f"{p['name']}: {p['in_app']} — {p['url']}")
+            notes.append({"kind": "advice", "code": f"platform:{p['name']}", "at": now})
+        if not platforms:
+            for item in guidance.advice(state.path_role):
+                lines.append(f"• {item['title']}: {item['text']}")
+                notes.append({"kind": "advice", "code": item["id"], "at": now})
+        for tool in guidance.takedown_tools(settings.country(), child=True)[:2]:
+            lines.append(f"Takedown: {tool['name']} — {tool['url']}")
+        state.stage = "practical_advice"
+        dispatcher.utter_message(text="\n".join(lines))
+        return None
+
+
+class ActionSupportLines(CaseAction):
+    def name(self) -> str:
+        return "action_support_lines"
+
+    def respond(self, dispatcher, tracker, state, now, notes):
+        ref = guidance.referral(settings.country())
+        lines = [f"Support lines ({ref.get('name', settings.country())}):"]
+        for line in ref.get("support_lines", []):
+            lines.append(f"• {line.get('name')}: {line.get('number') or line.get('contact', '')}"
+                         f" {line.get('for', '')}".rstrip())
+        if ref.get("emergency"):
+            lines.append(f"Emergency: {ref['emergency']}")
+        dispatcher.utter_message(text="\n".join(lines))
+        return None
+
+
+class ActionReferral(CaseAction):
+    def name(self) -> str:
+        return "action_referral"
+
+    def respond(self, dispatcher, tracker, state, now, notes):
+        ref = guidance.referral(settings.country())
+        lines = [f"Referral pathway ({ref.get('name', settings.country())}):"]
+        for n, step in enumerate(ref.get("referral_pathway", []), 1):
+            text = step if isinstance(step, str) else step.get("text") or step.get("step", "")
+            lines.append(f"{n}. {text}")
+        notes.append({"kind": "advice", "code": "referral_pathway", "at": now})
+        dispatcher.utter_message(text="\n".join(lines))
+        return None
+
+
+class ActionDeadlineReminder(CaseAction):
+    def name(self) -> str:
+        return "action_deadline_reminder"
+
+    def respond(self, dispatcher, tracker, state, now, notes):
+        deadline = entity(tracker, "deadline")
+        if not state.deadline_at or deadline != state.deadline_at:
+            return None  # a stale reminder for a corrected or withdrawn deadline
+        at = datetime.fromisoformat(state.deadline_at)
+        real_now = datetime.now(dt_timezone.utc)
+        lead = casestate.format_deadline(at, real_now, settings.timezone())
+        dispatcher.utter_message(text=f"⏰ Reminder: the offender's deadline is {lead}.")
+        send_panel_state(dispatcher, state)
+        return None
+
+
+class ActionFallback(CaseAction):
+    def name(self) -> str:
+        return "action_fallback"
+
+    def respond(self, dispatcher, tracker, state, now, notes):
+        text = latest_text(tracker)
+        if text:
+            notes.append({"kind": "note", "text": text, "at": now})
+        dispatcher.utter_message(
+            text="I've kept that in the case notes. I can help with: what next?, summary, "
+                 "time left?, add note: ..., advice, close case.",
+            buttons=[{"title": "What next?", "payload": "/what_next"},
+                     {"title": "Summary", "payload": "/summary"}])
+        return None

@@ -1,0 +1,277 @@
+#!/usr/bin/env python
+"""Start the whole assistant on one machine: action server, Rasa server, side panel.
+
+    python scripts/stack.py run     # what `make run` calls; Ctrl-C stops everything
+    python scripts/stack.py shell   # what `make shell` calls: rasa shell + action server
+
+Also imported by the end-to-end tests, which start a stack on free ports.
+Configuration is by environment variables only (README, "Configuration").
+"""
+from __future__ import annotations
+
+import functools
+import http.server
+import os
+import secrets
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import jwt
+import requests
+
+ROOT = Path(__file__).resolve().parent.parent
+VAR = ROOT / "var"
+BIN = Path(sys.executable).parent
+sys.path.insert(0, str(ROOT))
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def port_open(host: str, port: int) -> bool:
+    with socket.socket() as s:
+        s.settimeout(0.5)
+        return s.connect_ex((host, port)) == 0
+
+
+def dev_secret(env: dict[str, str]) -> tuple[str, bool]:
+    """RASA_JWT_SECRET, or in development a secret kept under var/ (with a warning)."""
+    secret = env.get("RASA_JWT_SECRET", "").strip()
+    if secret:
+        return secret, False
+    if env.get("HELPLINE_ENV", "").lower() == "production":
+        raise SystemExit("ERROR: RASA_JWT_SECRET must be set when HELPLINE_ENV=production.")
+    path = VAR / "jwt_secret"
+    VAR.mkdir(exist_ok=True)
+    if not path.exists():
+        path.write_text(secrets.token_urlsafe(48))
+        path.chmod(0o600)
+    return path.read_text().strip(), True
+
+
+def admin_token(secret: str, hours: int = 12) -> str:
+    """A bearer JWT with role admin for Rasa's HTTP API (development and tests)."""
+    payload = {"user": {"username": "admin", "role": "admin"},
+               "exp": int(time.time()) + hours * 3600}
+    return jwt.encode(payload, secret, algorithm="HS256")
+
+
+def user_token(secret: str, conversation_id: str, hours: int = 12) -> str:
+    """A bearer JWT scoped to one conversation (role user), as a panel would hold."""
+    payload = {"user": {"username": conversation_id, "role": "user"},
+               "exp": int(time.time()) + hours * 3600}
+    return jwt.encode(payload, secret, algorithm="HS256")
+
+
+def current_model() -> Path:
+    out = subprocess.run([sys.executable, str(ROOT / "scripts" / "model.py"), "path"],
+                         capture_output=True, text=True)
+    if out.returncode != 0:
+        raise SystemExit(out.stderr.strip() or "no trained model; run: make model")
+    return Path(out.stdout.strip())
+
+
+class QuietHandler(http.server.SimpleHTTPRequestHandler):
+    def log_message(self, format: str, *args: object) -> None:  # no request logs
+        pass
+
+
+@dataclass
+class Stack:
+    """The processes of one assistant; ports default to the environment's."""
+
+    env: dict[str, str] = field(default_factory=lambda: dict(os.environ))
+    log_dir: Path = VAR / "log"
+    processes: list[subprocess.Popen] = field(default_factory=list)
+    panel_server: http.server.ThreadingHTTPServer | None = None
+
+    def __post_init__(self) -> None:
+        env = self.env
+        env.setdefault("RASA_PORT", "5005")
+        env.setdefault("ACTIONS_PORT", "5055")
+        env.setdefault("PANEL_PORT", "8080")
+        env.setdefault("RASA_HOST", "127.0.0.1")
+        env.setdefault("ACTIONS_HOST", "127.0.0.1")
+        env.setdefault("HELPLINE_TIMEZONE", "UTC")
+        env.setdefault("RASA_TELEMETRY_ENABLED", "false")
+        env.setdefault("SQLALCHEMY_SILENCE_UBER_WARNING", "1")
+        env.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+        env.setdefault("PYTHONPATH", str(ROOT))
+        env["SANIC_HOST"] = env["ACTIONS_HOST"]
+        self.secret, self.generated_secret = dev_secret(env)
+        env["RASA_JWT_SECRET"] = self.secret
+
+    @property
+    def rasa_url(self) -> str:
+        return f"http://{self.env['RASA_HOST']}:{self.env['RASA_PORT']}"
+
+    @property
+    def actions_url(self) -> str:
+        return f"http://{self.env['ACTIONS_HOST']}:{self.env['ACTIONS_PORT']}"
+
+    @property
+    def panel_url(self) -> str:
+        return f"http://{self.env['RASA_HOST']}:{self.env['PANEL_PORT']}"
+
+    def _spawn(self, name: str, cmd: list[str]) -> subprocess.Popen:
+        self.log_dir.mkdir(parents=True, exist_ok=True)
+        log = open(self.log_dir / f"{name}.log", "ab")
+        proc = subprocess.Popen(cmd, cwd=ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT,
+                                stdin=subprocess.DEVNULL, start_new_session=True)
+        self.processes.append(proc)
+        return proc
+
+    def start_actions(self) -> None:
+        port = int(self.env["ACTIONS_PORT"])
+        if port_open(self.env["ACTIONS_HOST"], port):
+            raise SystemExit(f"ERROR: port {port} is already in use; set ACTIONS_PORT to another.")
+        self._spawn("actions", [sys.executable, "-m", "rasa_sdk", "--actions", "actions.actions",
+                                "--port", str(port)])
+
+    def start_rasa(self, model: Path) -> None:
+        port = int(self.env["RASA_PORT"])
+        if port_open(self.env["RASA_HOST"], port):
+            raise SystemExit(f"ERROR: port {port} is already in use; set RASA_PORT to another.")
+        self._spawn("rasa", [
+            str(BIN / "rasa"), "run", "--enable-api", "--model", str(model),
+            "--interface", self.env["RASA_HOST"], "--port", str(port),
+            "--jwt-secret", self.secret, "--jwt-method", "HS256",
+            "--endpoints", "endpoints.yml", "--credentials", "credentials.yml",
+            "--cors", self.panel_url])
+
+    def start_panel(self) -> None:
+        handler = functools.partial(QuietHandler, directory=str(ROOT / "webchat"))
+        self.panel_server = http.server.ThreadingHTTPServer(
+            (self.env["RASA_HOST"], int(self.env["PANEL_PORT"])), handler)
+        threading.Thread(target=self.panel_server.serve_forever, daemon=True).start()
+
+    def wait_ready(self, timeout: float = 240) -> None:
+        """Wait until the action server answers and the Rasa server has loaded its model."""
+        deadline = time.monotonic() + timeout
+        headers = {"Authorization": f"Bearer {admin_token(self.secret)}"}
+        checks = {"action server": (f"{self.actions_url}/health", {}),
+                  "Rasa server": (f"{self.rasa_url}/status", headers)}
+        pending = dict(checks)
+        while pending:
+            for proc in self.processes:
+                if proc.poll() is not None:
+                    raise RuntimeError(f"a process exited with code {proc.returncode}; "
+                                       f"see {self.log_dir}/*.log")
+            for name, (url, hdrs) in list(pending.items()):
+                try:
+                    r = requests.get(url, headers=hdrs, timeout=2)
+                    if r.ok and (name != "Rasa server" or r.json().get("model_file")):
+                        del pending[name]
+                except (requests.RequestException, ValueError):
+                    pass
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"not ready after {timeout:.0f} s: {', '.join(pending)}")
+            time.sleep(0.5)
+
+    def start(self, model: Path | None = None, panel: bool = True) -> "Stack":
+        model = model or current_model()
+        self.start_actions()
+        self.start_rasa(model)
+        if panel:
+            self.start_panel()
+        return self
+
+    def stop(self) -> None:
+        for proc in self.processes:
+            if proc.poll() is None:
+                try:
+                    os.killpg(proc.pid, signal.SIGTERM)
+                except ProcessLookupError:
+                    pass
+        for proc in self.processes:
+            try:
+                proc.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                os.killpg(proc.pid, signal.SIGKILL)
+                proc.wait()
+        if self.panel_server:
+            self.panel_server.shutdown()
+            self.panel_server.server_close()
+        self.processes.clear()
+
+
+def banner(stack: Stack) -> str:
+    lines = [
+        "",
+        "Helpline sextortion assistant is running.",
+        f"  Side panel     {stack.panel_url}/",
+        f"  Rasa REST      {stack.rasa_url}/webhooks/rest/webhook",
+        f"  Rasa socketio  {stack.rasa_url}/socket.io/",
+        f"  Rasa HTTP API  {stack.rasa_url}/  (bearer JWT, HS256, RASA_JWT_SECRET)",
+        f"  Action server  {stack.actions_url}/webhook",
+        f"  Logs           {stack.log_dir}/",
+    ]
+    if stack.env.get("HELPLINE_ENV", "").lower() != "production":
+        lines += ["", f"Development admin token (12 h): {admin_token(stack.secret)}"]
+        if stack.generated_secret:
+            lines.append("WARNING: RASA_JWT_SECRET is not set; using a development secret "
+                         "kept in var/jwt_secret. Set it in production.")
+    lines += ["", "Press Ctrl-C to stop everything."]
+    return "\n".join(lines)
+
+
+def run() -> int:
+    stack = Stack()
+    stopping = threading.Event()
+
+    def on_signal(signum: int, frame: object) -> None:
+        stopping.set()
+
+    signal.signal(signal.SIGINT, on_signal)
+    signal.signal(signal.SIGTERM, on_signal)
+    try:
+        print("Starting the action server and the Rasa server (loading the model takes "
+              "about a minute) ...", flush=True)
+        stack.start()
+        ready = threading.Thread(target=stack.wait_ready, daemon=True)
+        ready.start()
+        while ready.is_alive() and not stopping.is_set():
+            ready.join(0.5)
+        if not stopping.is_set():
+            print(banner(stack), flush=True)
+        while not stopping.is_set():
+            if any(p.poll() is not None for p in stack.processes):
+                print(f"A process stopped; see {stack.log_dir}/. Stopping.", file=sys.stderr)
+                return 1
+            stopping.wait(1)
+        return 0
+    except (RuntimeError, SystemExit) as exc:
+        print(f"ERROR: {exc}", file=sys.stderr)
+        return 1
+    finally:
+        print("Stopping ...", flush=True)
+        stack.stop()
+        print("Stopped.", flush=True)
+
+
+def shell() -> int:
+    stack = Stack()
+    started = False
+    if not port_open(stack.env["ACTIONS_HOST"], int(stack.env["ACTIONS_PORT"])):
+        stack.start_actions()
+        started = True
+    try:
+        return subprocess.call([str(BIN / "rasa"), "shell", "--model", str(current_model()),
+                                "--endpoints", "endpoints.yml"], cwd=ROOT, env=stack.env)
+    finally:
+        if started:
+            stack.stop()
+
+
+if __name__ == "__main__":
+    command = sys.argv[1] if len(sys.argv) > 1 else "run"
+    sys.exit({"run": run, "shell": shell}[command]())

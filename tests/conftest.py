@@ -1,0 +1,42 @@
+"""Shared fixtures: an isolated environment per test session (stores under a temporary
+folder, a fresh encryption key), rasa-sdk trackers built from dicts."""
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "scripts"))
+sys.path.insert(0, str(ROOT / "tests"))
+
+
+@pytest.fixture(scope="session")
+def workdir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("helpline")
+
+
+@pytest.fixture(scope="session", autouse=True)
+def isolated_env(workdir: Path) -> dict[str, str]:
+    """Every store of the test session lives under one temporary folder."""
+    from cryptography.fernet import Fernet
+
+    values = {
+        "CASE_DB_URL": f"sqlite:///{workdir / 'casenotes.db'}",
+        "TRACKER_DB_URL": f"sqlite:///{workdir / 'tracker.db'}",
+        "CASE_NOTES_KEY": Fernet.generate_key().decode(),
+        "AUDIT_LOG": str(workdir / "audit.log"),
+        "HELPLINE_TIMEZONE": "Europe/London",
+        "HELPLINE_COUNTRY": "GB",
+    }
+    saved = {k: os.environ.get(k) for k in values}
+    os.environ.update(values)
+    yield values
+    for key, value in saved.items():
+        if value is None:
+            os.environ.pop(key, None)
+        else:
+            os.environ[key] = value

@@ -1,0 +1,40 @@
+"""A real stack for the end-to-end tests: the action server and the Rasa server on free
+ports, the current model (trained once by `make test` before pytest runs), stores under
+the session's temporary folder."""
+from __future__ import annotations
+
+import os
+import secrets
+
+import pytest
+
+import stack as stack_module
+from support import Chat
+
+
+@pytest.fixture(scope="session")
+def stack(workdir, isolated_env):
+    env = dict(os.environ)
+    env.update(isolated_env)
+    env.update({
+        "RASA_PORT": str(stack_module.free_port()),
+        "ACTIONS_PORT": str(stack_module.free_port()),
+        "PANEL_PORT": str(stack_module.free_port()),
+        "RASA_JWT_SECRET": secrets.token_urlsafe(32),
+    })
+    running = stack_module.Stack(env=env, log_dir=workdir / "log")
+    try:
+        running.start()
+        running.wait_ready(timeout=300)
+    except BaseException:
+        running.stop()
+        for log in (workdir / "log").glob("*.log"):
+            print(f"--- {log.name} (tail) ---\n" + log.read_text(errors="replace")[-3000:])
+        raise
+    yield running
+    running.stop()
+
+
+@pytest.fixture
+def chat(stack):
+    return Chat(stack)

@@ -1,0 +1,59 @@
+"""Helpers shared by the test suites (fixtures are in conftest.py files)."""
+from __future__ import annotations
+
+import time
+import uuid
+from pathlib import Path
+from typing import Any
+
+import requests
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def make_tracker(text: str = "", intent: str = "inform", confidence: float = 0.9,
+                 slots: dict[str, Any] | None = None, entities: list[dict] | None = None,
+                 sender: str = "test-conversation", timestamp: float | None = None):
+    """A rasa-sdk Tracker whose latest event is a user message."""
+    from rasa_sdk import Tracker
+
+    message = {"text": text, "intent": {"name": intent, "confidence": confidence},
+               "entities": entities or []}
+    events = [{"event": "user", "text": text, "parse_data": message,
+               "timestamp": timestamp or time.time()}]
+    return Tracker(sender, dict(slots or {}), message, events, False, None, {}, "action_listen")
+
+
+class Chat:
+    """One conversation over the REST channel."""
+
+    def __init__(self, stack, conversation_id: str | None = None):
+        self.stack = stack
+        self.id = conversation_id or f"e2e-{uuid.uuid4().hex[:10]}"
+
+    def say(self, message: str) -> list[dict]:
+        r = requests.post(f"{self.stack.rasa_url}/webhooks/rest/webhook",
+                          json={"sender": self.id, "message": message}, timeout=60)
+        r.raise_for_status()
+        return r.json()
+
+    def tracker(self) -> dict:
+        from stack import admin_token
+
+        token = admin_token(self.stack.secret)
+        r = requests.get(f"{self.stack.rasa_url}/conversations/{self.id}/tracker",
+                         headers={"Authorization": f"Bearer {token}"}, timeout=30)
+        r.raise_for_status()
+        return r.json()
+
+    def slots(self) -> dict:
+        return self.tracker()["slots"]
+
+
+def texts(replies: list[dict]) -> list[str]:
+    return [r["text"] for r in replies if r.get("text")]
+
+
+def case_state(replies: list[dict]) -> dict | None:
+    states = [r["custom"] for r in replies if (r.get("custom") or {}).get("type") == "case_state"]
+    return states[-1] if states else None

@@ -1,0 +1,198 @@
+"""The Rasa actions, run with rasa-sdk's own Tracker and CollectingDispatcher and the
+real domain, case-notes store (SQLite under the session's temporary folder) and data."""
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from pathlib import Path
+
+import pytest
+import yaml
+from rasa_sdk.executor import CollectingDispatcher
+
+from actions import actions as A
+from support import ROOT, make_tracker
+
+DOMAIN = yaml.safe_load((ROOT / "domain.yml").read_text())
+# 2026-11-24 18:30 in London (UTC+0 in November)
+T0 = datetime(2026, 11, 24, 18, 30, tzinfo=timezone.utc).timestamp()
+
+
+def slots_after(events, slots=None):
+    values = dict(slots or {})
+    for e in events:
+        if e.get("event") == "slot":
+            values[e["name"]] = e["value"]
+        if e.get("event") == "restart":
+            values = {}
+    return values
+
+
+async def run(action, text="", intent="inform", slots=None, confidence=0.9, entities=None,
+              timestamp=T0, sender="conv-1"):
+    dispatcher = CollectingDispatcher()
+    tracker = make_tracker(text, intent, confidence, slots, entities, sender, timestamp)
+    events = await action.run(dispatcher, tracker, DOMAIN)
+    return dispatcher.messages, events, slots_after(events, slots)
+
+
+def texts(messages):
+    return [m.get("text") for m in messages if m.get("text")]
+
+
+def panel(messages):
+    states = [m["custom"] for m in messages if (m.get("custom") or {}).get("type") == "case_state"]
+    return states[-1] if states else None
+
+
+@pytest.fixture(autouse=True)
+def fresh_store():
+    A.case_store.cache_clear()
+    yield
+    A.case_store.cache_clear()
+
+
+async def open_case(role="child", sender="conv-1"):
+    _, _, slots = await run(A.ActionCheckEveryMessage(), f'/start_case{{"caller_role":"{role}"}}',
+                            "start_case", entities=[{"entity": "caller_role", "value": role}],
+                            sender=sender)
+    return slots
+
+
+async def test_start_case_opens_a_case_with_the_contract_slots_and_panel_state():
+    messages, _, slots = await run(A.ActionCheckEveryMessage(), '/start_case{"caller_role":"child"}',
+                                   "start_case", entities=[{"entity": "caller_role", "value": "child"}])
+    assert slots["case_id"] and slots["caller_role"] == "child"
+    assert slots["stage"] == "reassurance"
+    state = panel(messages)
+    assert state["type"] == "case_state" and state["case_id"] == slots["case_id"]
+    assert state["red_flags"] == [] and state["deadline_at"] is None and state["escalated"] is False
+    assert state["checklist"] and {"id", "label", "done"} <= set(state["checklist"][0])
+    # the case row exists in the case-notes store
+    assert A.case_store().case(slots["case_id"])["caller_role"] == "child"
+
+
+async def test_parent_in_own_words_opens_a_parent_case():
+    _, _, slots = await run(A.ActionCheckEveryMessage(), "new call, it's a parent", "start_case")
+    assert slots["caller_role"] == "parent_carer"
+
+
+async def test_red_flag_is_announced_first_with_its_words_and_escalation_step():
+    slots = await open_case()
+    messages, _, after = await run(A.ActionCheckEveryMessage(),
+                                   "she keeps saying she'd be better off dead", slots=slots)
+    assert "self_harm_risk" in after["red_flags"]
+    first = texts(messages)[0]
+    assert first.startswith("⚠ RED FLAG") and "better off dead" in first
+    assert panel(messages)["red_flags"] == ["self_harm_risk"]
+    # raised once per case
+    again, _, _ = await run(A.ActionCheckEveryMessage(), "she said again she wants to die",
+                            slots=after)
+    assert not any("RED FLAG" in t for t in texts(again))
+
+
+async def test_classifier_alone_raises_a_flag_the_rules_do_not_know():
+    slots = await open_case()
+    _, _, after = await run(A.ActionCheckEveryMessage(), "she's in a really bad way about it all",
+                            intent="report_self_harm", confidence=0.8, slots=slots)
+    assert "self_harm_risk" in after["red_flags"]
+
+
+async def test_negated_self_harm_raises_nothing():
+    slots = await open_case()
+    messages, _, after = await run(A.ActionCheckEveryMessage(), "no thoughts of self-harm",
+                                   slots=slots)
+    assert after.get("red_flags", []) == []
+    assert not any("RED FLAG" in t for t in texts(messages))
+
+
+async def test_deadline_is_absolute_local_and_shown_with_time_remaining():
+    slots = await open_case()
+    messages, _, after = await run(A.ActionCheckEveryMessage(),
+                                   "he gave her an hour or he posts them", slots=slots)
+    assert after["deadline_at"] == "2026-11-24T19:30:00+00:00"
+    assert "active_deadline" in after["red_flags"]
+    assert any("19:30" in t and "1 h" in t for t in texts(messages))
+
+
+async def test_correction_replaces_the_deadline_and_withdrawal_clears_it():
+    slots = await open_case()
+    _, _, s1 = await run(A.ActionCheckEveryMessage(), "he's got till 9 tonight", slots=slots)
+    assert s1["deadline_at"] == "2026-11-24T21:00:00+00:00"
+    _, _, s2 = await run(A.ActionCheckEveryMessage(), "sorry, 10pm not 9", slots=s1)
+    assert s2["deadline_at"] == "2026-11-24T22:00:00+00:00"
+    _, _, s3 = await run(A.ActionCheckEveryMessage(), "he's dropped the deadline", slots=s2)
+    assert s3["deadline_at"] is None
+
+
+async def test_ambiguous_deadline_raises_the_flag_and_asks_for_the_time():
+    slots = await open_case()
+    messages, _, s1 = await run(A.ActionCheckEveryMessage(),
+                                "he said before school tomorrow or he sends them", slots=slots)
+    assert "active_deadline" in s1["red_flags"] and s1.get("deadline_at") is None
+    assert any("before school tomorrow" in t and "time" in t.lower() for t in texts(messages))
+    _, _, s2 = await run(A.ActionCheckEveryMessage(), "8am", slots=s1)
+    assert s2["deadline_at"] == "2026-11-25T08:00:00+00:00"
+
+
+async def test_reminders_are_named_per_conversation_and_cancelled_when_withdrawn():
+    slots = await open_case(sender="conv-r")
+    _, _, s1 = await run(A.ActionCheckEveryMessage(), "he gave her 2 hours", slots=slots,
+                         sender="conv-r")
+    _, events, _ = await run(A.ActionNextStep(), "he gave her 2 hours", slots=s1, sender="conv-r")
+    reminders = [e for e in events if e["event"] == "reminder"]
+    assert {e["name"] for e in reminders} == {"deadline-conv-r-15", "deadline-conv-r-0"}
+    _, _, s2 = await run(A.ActionCheckEveryMessage(), "no deadline any more", slots=s1,
+                         sender="conv-r")
+    _, events, _ = await run(A.ActionNextStep(), "ok", slots=s2, sender="conv-r")
+    assert {e["name"] for e in events if e["event"] == "cancel_reminder"} == {
+        "deadline-conv-r-15", "deadline-conv-r-0"}
+
+
+async def test_escalation_and_dismissal_are_recorded():
+    slots = await open_case()
+    _, _, s1 = await run(A.ActionCheckEveryMessage(), "turns out it's her cousin", slots=slots)
+    assert "offender_known" in s1["red_flags"]
+    _, _, s2 = await run(A.ActionConfirmEscalation(), "escalation started",
+                         "confirm_escalation", slots=s1)
+    assert s2["escalated"] is True and s2["escalated_at"]
+    _, _, s3 = await run(A.ActionDismissFlag(), "misread, the cousin is helping her",
+                         "dismiss_flag", slots=s2,
+                         entities=[{"entity": "flag", "value": "offender_known"}])
+    assert "offender_known" not in s3["red_flags"] and s3["dismissed_flags"] == ["offender_known"]
+    kinds = [e["kind"] for e in A.case_store().events(s3["case_id"])]
+    assert {"red_flag", "escalation", "red_flag_dismissed"} <= set(kinds)
+
+
+async def test_what_next_walks_the_checklist_and_records_answers():
+    slots = await open_case()
+    messages, _, s1 = await run(A.ActionNextStep(), "what next?", "what_next", slots=slots)
+    first = s1["pending_item"]
+    assert first and any("Next:" in t for t in texts(messages))
+    _, _, s2 = await run(A.ActionCheckEveryMessage(), "yes he is still messaging", slots=s1)
+    assert first in s2["checklist_done"]
+    _, _, s3 = await run(A.ActionNextStep(), "what next?", "what_next", slots=s2)
+    assert s3["pending_item"] != first
+
+
+async def test_add_note_keeps_the_counsellors_own_words():
+    slots = await open_case()
+    await run(A.ActionAddNote(), "add note: mum will call back at six", "add_note", slots=slots)
+    notes = [e["text"] for e in A.case_store().events(slots["case_id"]) if e["kind"] == "note"]
+    assert "mum will call back at six" in notes
+
+
+async def test_database_down_tells_the_counsellor_and_loses_nothing(monkeypatch):
+    slots = await open_case()
+    monkeypatch.setenv("CASE_DB_URL", "postgresql://nobody@127.0.0.1:1/none?connect_timeout=1")
+    A.case_store.cache_clear()
+    messages, _, s1 = await run(A.ActionAddNote(), "add note: bus number 42", "add_note",
+                                slots=slots)
+    assert any("NOT being saved" in t for t in texts(messages))
+    assert s1["unsaved_events"] and s1["unsaved_events"][0]["text"] == "bus number 42"
+    monkeypatch.undo()
+    A.case_store.cache_clear()
+    messages, _, s2 = await run(A.ActionNextStep(), "what next?", "what_next", slots=s1)
+    assert s2["unsaved_events"] == []
+    assert any("now saved" in t for t in texts(messages))
+    notes = [e["text"] for e in A.case_store().events(slots["case_id"]) if e["kind"] == "note"]
+    assert "bus number 42" in notes
