@@ -65,9 +65,8 @@ class CaseState:
 
     @property
     def path_role(self) -> str:
-        """The guidance path to follow: the child path until the caller is known."""
-        return self.caller_role if self.caller_role in ("child", "parent_carer") else (
-            "parent_carer" if self.caller_role == "other" else "child")
+        """The guidance path to follow (the child path until the caller is known)."""
+        return guidance.path_for(self.caller_role)
 
     def panel_message(self) -> dict[str, Any]:
         """The ``case_state`` custom message of DESIGN.md, for the side panel."""

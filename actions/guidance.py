@@ -1,0 +1,560 @@
+"""The helpline guidance as data: paths, checklists, advice, platforms, takedown tools and
+country referral pathways.
+
+Plain Python, no Rasa. Everything comes from the YAML files under ``data/guidance/``
+(read lazily, once, and cached), so a safeguarding lead can review and change the
+knowledge without touching code. :func:`validate` checks those files for consistency.
+
+Roles: there are two paths, ``child`` and ``parent_carer``. A caller whose role is
+``other`` (a teacher, social worker, family friend...) follows the ``parent_carer`` path,
+because they are an adult worried about a child. An unknown or missing role follows the
+``child`` path (the safer default until the counsellor says who is calling). This mirrors
+``CaseState.path_role`` in :mod:`actions.casestate`.
+
+Keyword matching (:func:`items_covered`, :func:`platforms_in`, :func:`find_stage`) is
+case-insensitive and on word boundaries; each word also matches its plural ("pic" finds
+"pics", "reply" finds "replies"); "-" and a mid-word "'" are optional ("self-harm" finds
+"self harm", "don't" finds "dont"); ``*`` stands for up to three words; a keyword that
+starts with ``re:`` is a regular expression.
+"""
+from __future__ import annotations
+
+import copy
+import datetime as _dt
+import re
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+from typing import Any, Iterable
+
+DATA_DIR = Path(__file__).resolve().parent.parent / "data" / "guidance"
+COUNTRIES_DIR = DATA_DIR / "countries"
+
+ROLES = ("child", "parent_carer")
+# Caller roles (the ``caller_role`` slot) and the path each one follows.
+ROLE_PATHS = {"child": "child", "parent_carer": "parent_carer", "other": "parent_carer"}
+GENERIC = "generic"
+
+
+@dataclass(frozen=True)
+class Stage:
+    id: str
+    title: str
+    say: str
+
+
+@dataclass(frozen=True)
+class Item:
+    id: str
+    stage: str
+    label: str
+    prompt: str
+    keywords: tuple[str, ...]
+    required: bool
+
+
+# --------------------------------------------------------------------------- loading
+
+def _plain(value: Any) -> Any:
+    """YAML dates (``checked: 2026-11-25``) become ISO strings: JSON-safe everywhere."""
+    if isinstance(value, (_dt.date, _dt.datetime)):
+        return value.isoformat()
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_plain(v) for v in value]
+    return value
+
+
+def _read(path: Path) -> Any:
+    import yaml  # imported here so importing this module stays cheap
+
+    with path.open(encoding="utf-8") as fh:
+        return _plain(yaml.safe_load(fh)) or {}
+
+
+@lru_cache(maxsize=None)
+def _file(name: str) -> Any:
+    return _read(DATA_DIR / name)
+
+
+@lru_cache(maxsize=None)
+def _countries() -> dict[str, dict]:
+    """Every country file, keyed by its upper-case code (``GENERIC`` for the fallback)."""
+    found: dict[str, dict] = {}
+    for path in sorted(COUNTRIES_DIR.glob("*.yml")):
+        data = _read(path)
+        code = str(data.get("code") or path.stem)
+        key = GENERIC if code.lower() == GENERIC else code.upper()
+        found[key] = data
+    return found
+
+
+@lru_cache(maxsize=None)
+def _country_aliases() -> dict[str, str]:
+    aliases: dict[str, str] = {}
+    for code, data in _countries().items():
+        aliases[code.upper()] = code
+        for alias in data.get("aliases") or []:
+            aliases[str(alias).strip().upper()] = code
+    return aliases
+
+
+def clear_cache() -> None:
+    """Forget the loaded files (after editing them in a running process, or in tests)."""
+    for fn in (_file, _countries, _country_aliases, _stage_table, _item_table,
+               _platform_table, _compile):
+        fn.cache_clear()
+
+
+# --------------------------------------------------------------------------- matching
+
+_STAR = r"(?:\S+\s+){0,3}"
+
+
+def _word_re(word: str) -> str:
+    """One keyword word: plural-tolerant, '-' optional, mid-word apostrophe optional."""
+    out = []
+    for i, ch in enumerate(word):
+        if ch == "-":
+            out.append(r"[-\s]?")
+        elif ch in "'’" and i > 0:
+            out.append(r"['’]?")
+        elif ch in "'’":
+            out.append(r"['’]")
+        else:
+            out.append(re.escape(ch))
+    body = "".join(out)
+    if word[-1:].isalpha():
+        if word.endswith("y") and len(word) > 2 and word[-2] not in "aeiou":
+            body = body[:-1] + r"(?:y|ies)"
+        else:
+            body += r"(?:s|es)?"
+    return body
+
+
+@lru_cache(maxsize=4096)
+def _compile(keyword: str) -> re.Pattern:
+    if keyword.startswith("re:"):
+        return re.compile(keyword[3:], re.IGNORECASE)
+    words = keyword.lower().split()
+    pattern = ""
+    star = False
+    for word in words:
+        if word == "*":
+            star = True
+            continue
+        if pattern:
+            pattern += r"\s+" + (_STAR if star else "")
+        star = False
+        pattern += _word_re(word)
+    first, last = keyword.strip()[:1], keyword.strip()[-1:]
+    if re.match(r"\w", first):
+        pattern = r"(?<!\w)" + pattern
+    if re.match(r"\w", last):
+        pattern += r"(?!\w)"
+    return re.compile(pattern, re.IGNORECASE)
+
+
+def _normalise(text: str | None) -> str:
+    return " ".join((text or "").replace("’", "'").replace("‘", "'").split())
+
+
+def _found(keyword: str, text: str) -> re.Match | None:
+    return _compile(keyword).search(text)
+
+
+# --------------------------------------------------------------------------- paths
+
+def path_for(role: str | None) -> str:
+    """The path a caller role follows: ``other`` -> parent_carer; unknown/None -> child."""
+    key = (role or "").strip().lower()
+    if key in ("parent", "carer", "parent/carer"):
+        key = "parent_carer"
+    return ROLE_PATHS.get(key, "child")
+
+
+def _path(role: str | None) -> dict:
+    return (_file("paths.yml").get("paths") or {}).get(path_for(role)) or {}
+
+
+@lru_cache(maxsize=None)
+def _stage_table(path: str) -> tuple[tuple[Stage, tuple[str, ...]], ...]:
+    rows = []
+    for raw in _path(path).get("stages") or []:
+        st = Stage(id=str(raw["id"]), title=str(raw.get("title") or raw["id"]),
+                   say=" ".join(str(raw.get("say") or "").split()))
+        aliases = tuple(str(a) for a in raw.get("aliases") or [])
+        rows.append((st, aliases))
+    return tuple(rows)
+
+
+@lru_cache(maxsize=None)
+def _item_table(path: str) -> tuple[tuple[Item, bool], ...]:
+    rows = []
+    for raw in _path(path).get("items") or []:
+        item = Item(id=str(raw["id"]), stage=str(raw["stage"]), label=str(raw["label"]),
+                    prompt=" ".join(str(raw.get("prompt") or "").split()),
+                    keywords=tuple(str(k) for k in raw.get("keywords") or []),
+                    required=bool(raw.get("required", True)))
+        rows.append((item, bool(raw.get("platforms", False))))
+    return tuple(rows)
+
+
+def stages(role: str) -> list[Stage]:
+    """The stages of the caller's path, in the guidance's order."""
+    return [st for st, _ in _stage_table(path_for(role))]
+
+
+def stage(role: str, stage_id: str | None) -> Stage | None:
+    """The stage with this id (case-insensitive; spaces count as underscores), or None."""
+    key = "_".join((stage_id or "").strip().lower().replace("-", " ").split())
+    return next((st for st in stages(role) if st.id == key), None)
+
+
+def find_stage(role: str, text: str) -> Stage | None:
+    """The stage a counsellor's words point to ("go to advice", "back to the risk
+    questions", "tips"): the stage whose id, title or alias matches the longest phrase;
+    on a tie the earlier stage wins. None when nothing matches."""
+    text = _normalise(text)
+    best: tuple[int, int, Stage] | None = None
+    for order, (st, aliases) in enumerate(_stage_table(path_for(role))):
+        for phrase in (st.id.replace("_", " "), st.title, *aliases):
+            match = _found(phrase, text)
+            if match and (best is None or len(match.group(0)) > best[0]):
+                best = (len(match.group(0)), order, st)
+    return best[2] if best else None
+
+
+def checklist(role: str) -> list[Item]:
+    """Every checklist item of the caller's path, in order."""
+    return [item for item, _ in _item_table(path_for(role))]
+
+
+def next_item(role: str, done: Iterable[str]) -> Item | None:
+    """The first item, in path order, not yet done (optional items included: they are
+    suggested, never insisted on). None when every item is done."""
+    done_ids = set(done or ())
+    return next((item for item in checklist(role) if item.id not in done_ids), None)
+
+
+def items_covered(role: str, text: str) -> list[str]:
+    """Ids of the items whose keywords appear in the text (in path order)."""
+    text = _normalise(text)
+    if not text:
+        return []
+    mentions_platform: bool | None = None
+    covered = []
+    for item, by_platform in _item_table(path_for(role)):
+        if any(_found(k, text) for k in item.keywords):
+            covered.append(item.id)
+        elif by_platform:
+            if mentions_platform is None:
+                mentions_platform = bool(platforms_in(text))
+            if mentions_platform:
+                covered.append(item.id)
+    return covered
+
+
+def checklist_state(role: str, done: Iterable[str]) -> list[dict]:
+    """``[{"id", "label", "done"}]`` in path order, for the panel's case_state message."""
+    done_ids = set(done or ())
+    return [{"id": i.id, "label": i.label, "done": i.id in done_ids} for i in checklist(role)]
+
+
+# --------------------------------------------------------------------------- advice
+
+def advice(role: str) -> list[dict]:
+    """The practical advice worded for the caller's path: ``{"id", "title", "text"}``
+    (plus ``note`` where the file has one)."""
+    path = path_for(role)
+    out = []
+    for raw in _file("advice.yml").get("advice") or []:
+        roles = raw.get("roles")
+        if roles and path not in roles:
+            continue
+        text = raw.get(path) or raw.get("text") or raw.get("child") or ""
+        entry = {"id": raw["id"], "title": raw["title"], "text": " ".join(str(text).split())}
+        if raw.get("note"):
+            entry["note"] = " ".join(str(raw["note"]).split())
+        out.append(entry)
+    return out
+
+
+# --------------------------------------------------------------------------- platforms
+
+@lru_cache(maxsize=None)
+def _platform_table() -> tuple[dict, ...]:
+    return tuple(_file("platforms.yml").get("platforms") or [])
+
+
+def _clean(entry: dict) -> dict:
+    out = copy.deepcopy(entry)
+    for key in ("say", "text", "in_app", "note", "how", "who_for"):
+        if isinstance(out.get(key), str):
+            out[key] = " ".join(out[key].split())
+    return out
+
+
+def platform(name_or_alias: str | None) -> dict | None:
+    """The platform with this id, name or alias (case-insensitive), or None."""
+    key = " ".join((name_or_alias or "").strip().lower().lstrip("@").split())
+    if not key:
+        return None
+    for entry in _platform_table():
+        names = {str(entry.get("id", "")).lower(), str(entry.get("name", "")).lower(),
+                 *(str(a).lower() for a in entry.get("aliases") or [])}
+        if key in names or key.replace(" ", "_") in names:
+            return _clean(entry)
+    return None
+
+
+def platforms_in(text: str) -> list[dict]:
+    """Platforms named in free text, by name or alias, in the order of platforms.yml.
+    Aliases listed under ``exact_only`` (such as "x") are not looked for in sentences."""
+    text = _normalise(text)
+    if not text:
+        return []
+    found = []
+    for entry in _platform_table():
+        exact = {str(a).lower() for a in entry.get("exact_only") or []}
+        names = [entry.get("name", ""), str(entry.get("id", "")).replace("_", " "),
+                 *(a for a in entry.get("aliases") or [] if str(a).lower() not in exact)]
+        # "X (Twitter)" -> look for "X" only if not exact-only, and for "Twitter"
+        words = []
+        for n in names:
+            for part in re.split(r"[()]", str(n)):
+                part = part.strip()
+                if part and part.lower() not in exact:
+                    words.append(part)
+        if any(_found(w, text) for w in words):
+            found.append(_clean(entry))
+    return found
+
+
+# --------------------------------------------------------------------------- countries
+
+def _country_key(country: str | None) -> str:
+    key = (country or "").strip().upper()
+    if not key or key == GENERIC.upper():
+        return GENERIC
+    return _country_aliases().get(key, GENERIC)
+
+
+def _tool_applies(tool: dict, code: str, child: bool) -> bool:
+    countries = [str(c).upper() for c in tool.get("countries") or []]
+    if "ANY" not in countries and code.upper() not in countries:
+        return False
+    min_age, max_age = tool.get("min_age"), tool.get("max_age")
+    if child:
+        if tool.get("never_for_children") or (min_age is not None and min_age >= 18):
+            return False
+    elif max_age is not None and max_age < 18:
+        return False
+    return True
+
+
+def takedown_tools(country: str | None, child: bool = True) -> list[dict]:
+    """Takedown and reporting tools for the country, in the order of takedown.yml.
+
+    ``child=True`` (the person in the image is a child now): never StopNCII or any other
+    adults-only tool. ``child=False`` (an adult now): adult tools, and nothing limited to
+    under-18s. An unknown country gets the tools that work anywhere.
+    """
+    code = _country_key(country)
+    return [_clean(t) for t in _file("takedown.yml").get("tools") or []
+            if _tool_applies(t, code, child)]
+
+
+def referral(country: str | None) -> dict:
+    """The country file (referral pathway, support lines, emergency number, takedown
+    tools), found by code or alias, case-insensitive; ``generic.yml`` for an unknown or
+    missing country. ``takedown`` holds the full tool entries for a child."""
+    code = _country_key(country)
+    data = copy.deepcopy(_countries().get(code) or _countries().get(GENERIC) or {})
+    for step in data.get("referral_pathway") or []:
+        if isinstance(step, dict) and isinstance(step.get("text"), str):
+            step["text"] = " ".join(step["text"].split())
+    data["takedown"] = takedown_tools(code, child=True)
+    return data
+
+
+# --------------------------------------------------------------------------- checks
+
+_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+
+
+def _bundle() -> dict[str, Any]:
+    return {
+        "paths": _file("paths.yml"),
+        "advice": _file("advice.yml"),
+        "platforms": _file("platforms.yml"),
+        "takedown": _file("takedown.yml"),
+        "countries": _countries(),
+    }
+
+
+def validate() -> list[str]:
+    """Consistency problems across the data files; empty when all is well."""
+    try:
+        data = _bundle()
+    except Exception as exc:  # a file that does not parse is a problem to report
+        return [f"cannot load data/guidance: {type(exc).__name__}: {exc}"]
+    return problems(data)
+
+
+def _links(where: str, node: Any, out: list[str]) -> None:
+    """Every link https; every entry with a link or a phone number has source + checked."""
+    if isinstance(node, dict):
+        if ("url" in node or "number" in node) and not node.get("source"):
+            out.append(f"{where}: {node.get('id') or node.get('name')}: no source")
+        if ("url" in node or "number" in node):
+            checked = node.get("checked")
+            if not checked or not _DATE.match(str(checked)):
+                out.append(f"{where}: {node.get('id') or node.get('name')}: "
+                           "no checked date (YYYY-MM-DD)")
+        for key, value in node.items():
+            if str(key).endswith("url") and not (
+                    isinstance(value, str) and value.startswith("https://")
+                    and " " not in value):
+                out.append(f"{where}: {key} {value!r} is not an https link")
+            _links(where, value, out)
+    elif isinstance(node, list):
+        for value in node:
+            _links(where, value, out)
+    elif isinstance(node, str) and node.startswith("http://"):
+        out.append(f"{where}: {node!r} is not an https link")
+
+
+def problems(data: dict[str, Any]) -> list[str]:
+    """The checks behind :func:`validate`, on already-loaded data (testable on edits)."""
+    out: list[str] = []
+    id_re = re.compile(r"^[a-z][a-z0-9_]*$")
+
+    # paths: both roles, stages and items well formed, item stages known, ids unique
+    paths = (data.get("paths") or {}).get("paths") or {}
+    for role in ROLES:
+        path = paths.get(role)
+        if not path:
+            out.append(f"paths.yml: no path for {role}")
+            continue
+        stage_ids: list[str] = []
+        for st in path.get("stages") or []:
+            sid = st.get("id")
+            if not sid or not id_re.match(str(sid)):
+                out.append(f"paths.yml: {role}: bad stage id {sid!r}")
+            if sid in stage_ids:
+                out.append(f"paths.yml: {role}: duplicate stage id {sid}")
+            stage_ids.append(sid)
+            for key in ("title", "say"):
+                if not st.get(key):
+                    out.append(f"paths.yml: {role}: stage {sid}: no {key}")
+        if not stage_ids:
+            out.append(f"paths.yml: {role}: no stages")
+        item_ids: list[str] = []
+        last_stage = 0
+        for it in path.get("items") or []:
+            iid = it.get("id")
+            if not iid or not id_re.match(str(iid)):
+                out.append(f"paths.yml: {role}: bad item id {iid!r}")
+            if iid in item_ids:
+                out.append(f"paths.yml: {role}: duplicate item id {iid}")
+            item_ids.append(iid)
+            if it.get("stage") not in stage_ids:
+                out.append(f"paths.yml: {role}: item {iid}: unknown stage {it.get('stage')!r}")
+            else:
+                pos = stage_ids.index(it["stage"])
+                if pos < last_stage:
+                    out.append(f"paths.yml: {role}: item {iid} is out of stage order")
+                last_stage = max(last_stage, pos)
+            for key in ("label", "prompt"):
+                if not it.get(key):
+                    out.append(f"paths.yml: {role}: item {iid}: no {key}")
+            if "required" in it and not isinstance(it["required"], bool):
+                out.append(f"paths.yml: {role}: item {iid}: required must be true/false")
+            for kw in it.get("keywords") or []:
+                try:
+                    _compile(str(kw))
+                except re.error as exc:
+                    out.append(f"paths.yml: {role}: item {iid}: bad keyword {kw!r}: {exc}")
+        for sid in stage_ids:
+            if sid and sid not in {it.get("stage") for it in path.get("items") or []}:
+                out.append(f"paths.yml: {role}: stage {sid} has no checklist item")
+
+    # advice: ids unique, wording for every role it is meant for
+    advice_ids: list[str] = []
+    for raw in (data.get("advice") or {}).get("advice") or []:
+        aid = raw.get("id")
+        if aid in advice_ids:
+            out.append(f"advice.yml: duplicate id {aid}")
+        advice_ids.append(aid)
+        if not raw.get("title"):
+            out.append(f"advice.yml: {aid}: no title")
+        for role in raw.get("roles") or ROLES:
+            if role not in ROLES:
+                out.append(f"advice.yml: {aid}: unknown role {role}")
+            elif not (raw.get(role) or raw.get("text")):
+                out.append(f"advice.yml: {aid}: no wording for {role}")
+
+    # platforms: ids unique, names/aliases not shared between platforms, link present
+    seen_names: dict[str, str] = {}
+    for entry in (data.get("platforms") or {}).get("platforms") or []:
+        pid = entry.get("id")
+        for key in ("name", "in_app", "url"):
+            if not entry.get(key):
+                out.append(f"platforms.yml: {pid}: no {key}")
+        for name in [pid, entry.get("name"), *(entry.get("aliases") or [])]:
+            low = str(name).lower()
+            if low in seen_names and seen_names[low] != pid:
+                out.append(f"platforms.yml: {name!r} names both {seen_names[low]} and {pid}")
+            seen_names[low] = pid
+
+    # takedown: ids unique, StopNCII-like tools never offered to children
+    tools = (data.get("takedown") or {}).get("tools") or []
+    tool_ids = [t.get("id") for t in tools]
+    for tid in {t for t in tool_ids if tool_ids.count(t) > 1}:
+        out.append(f"takedown.yml: duplicate id {tid}")
+    for tool in tools:
+        for key in ("name", "who_for", "how", "url", "countries"):
+            if not tool.get(key):
+                out.append(f"takedown.yml: {tool.get('id')}: no {key}")
+        if (tool.get("min_age") or 0) >= 18 and not tool.get("never_for_children"):
+            out.append(f"takedown.yml: {tool.get('id')}: adults-only tool must be "
+                       "marked never_for_children: true")
+
+    # countries: generic exists; pathway, lines, emergency; tools listed = tools that apply
+    countries = data.get("countries") or {}
+    if GENERIC not in countries:
+        out.append("countries/generic.yml is missing (the fallback)")
+    for code, country in countries.items():
+        where = f"countries/{code}.yml"
+        if not country.get("checked") or not _DATE.match(str(country.get("checked"))):
+            out.append(f"{where}: no checked date")
+        if not country.get("emergency"):
+            out.append(f"{where}: no emergency number")
+        steps = country.get("referral_pathway") or []
+        if not steps:
+            out.append(f"{where}: no referral_pathway")
+        for step in steps:
+            if not isinstance(step, dict) or not step.get("text") or not step.get("source"):
+                out.append(f"{where}: referral step without text or source: {step!r}")
+        for line in country.get("support_lines") or []:
+            if not (line.get("number") or line.get("contact")) or not line.get("source"):
+                out.append(f"{where}: support line without number/contact or source")
+        listed = list(country.get("takedown_tools") or [])
+        for tid in listed:
+            if tid not in tool_ids:
+                out.append(f"{where}: unknown takedown tool {tid}")
+        wanted = [t.get("id") for t in tools if _tool_applies(t, code, child=True)]
+        if listed != wanted:
+            out.append(f"{where}: takedown_tools {listed} should be {wanted} "
+                       "(as takedown.yml says, in its order)")
+
+    # links and sources everywhere
+    for name, node in (("paths.yml", data.get("paths")), ("advice.yml", data.get("advice")),
+                       ("platforms.yml", data.get("platforms")),
+                       ("takedown.yml", data.get("takedown"))):
+        _links(name, node, out)
+    for code, country in countries.items():
+        _links(f"countries/{code}.yml", country, out)
+    return out

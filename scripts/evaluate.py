@@ -1,0 +1,163 @@
+#!/usr/bin/env python
+"""`make eval`: the project's evaluation report.
+
+1. Red flags on labelled messages (tests/eval/red_flags.yml): recall and precision per code
+   for the rules alone, the classifier alone, and their union (what the assistant uses).
+2. Deadlines (tests/eval/deadlines.yml): status and exact time.
+3. NLU: 5-fold cross-validation of the intent classifier (config.yml without the
+   FallbackClassifier), intent macro-F1. Skip with --no-nlu.
+
+Writes var/results/eval.md and prints it.
+"""
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import logging
+import os
+import subprocess
+import sys
+from collections import Counter
+from datetime import datetime
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import yaml
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+RESULTS = ROOT / "var" / "results"
+CODES = ("self_harm_risk", "offender_known", "ongoing_risk")
+INTENT_CODES = {"report_self_harm": "self_harm_risk", "report_offender_known": "offender_known",
+                "report_ongoing_risk": "ongoing_risk"}
+
+
+def scores(pairs: list[tuple[set[str], set[str]]]) -> dict[str, dict[str, float]]:
+    """Recall and precision per code from (expected, predicted) pairs."""
+    table = {}
+    for code in CODES:
+        hit = sum(code in e and code in p for e, p in pairs)
+        missed = sum(code in e and code not in p for e, p in pairs)
+        false_alarm = sum(code not in e and code in p for e, p in pairs)
+        table[code] = {
+            "positives": hit + missed,
+            "recall": hit / (hit + missed) if hit + missed else 1.0,
+            "precision": hit / (hit + false_alarm) if hit + false_alarm else 1.0,
+        }
+    return table
+
+
+def classifier(texts: list[str]) -> list[tuple[str, float]]:
+    """Intent and confidence from the current trained model (None if there is none)."""
+    from rasa.core.agent import Agent
+
+    path = subprocess.run([sys.executable, str(ROOT / "scripts" / "model.py"), "path"],
+                          capture_output=True, text=True).stdout.strip()
+    if not path:
+        return [("", 0.0)] * len(texts)
+    agent = Agent.load(path)
+
+    async def parse_all() -> list[tuple[str, float]]:
+        out = []
+        for text in texts:
+            parsed = await agent.parse_message(text)
+            out.append((parsed["intent"]["name"], parsed["intent"]["confidence"]))
+        return out
+
+    return asyncio.run(parse_all())
+
+
+def red_flag_section() -> list[str]:
+    from actions import risk
+
+    cases = yaml.safe_load((ROOT / "tests" / "eval" / "red_flags.yml").read_text())["cases"]
+    texts = [c["text"] for c in cases]
+    expected = [set(c["flags"]) for c in cases]
+    rules = [{f.code for f in risk.detect_flags(t)} for t in texts]
+    intents = classifier(texts)
+    nlu = [{INTENT_CODES[i]} if i in INTENT_CODES and conf >= 0.5 else set() for i, conf in intents]
+    union = [r | n for r, n in zip(rules, nlu)]
+    lines = [f"## Red flags ({len(cases)} labelled messages, tests/eval/red_flags.yml)", "",
+             "| code | positives | rules recall | classifier recall | union recall | union precision |",
+             "| --- | --- | --- | --- | --- | --- |"]
+    by = {name: scores(list(zip(expected, pred)))
+          for name, pred in (("rules", rules), ("nlu", nlu), ("union", union))}
+    for code in CODES:
+        lines.append(f"| {code} | {by['union'][code]['positives']} | {by['rules'][code]['recall']:.2f} | "
+                     f"{by['nlu'][code]['recall']:.2f} | {by['union'][code]['recall']:.2f} | "
+                     f"{by['union'][code]['precision']:.2f} |")
+    misses = [(t, sorted(e - u), sorted(u - e)) for t, e, u in zip(texts, expected, union) if e != u]
+    if misses:
+        lines += ["", "Disagreements (missed / false alarm):"]
+        lines += [f"- “{t}”: missed {m or '-'}, extra {x or '-'}" for t, m, x in misses]
+    return lines
+
+
+def deadline_section() -> list[str]:
+    from actions import deadlines
+
+    spec = yaml.safe_load((ROOT / "tests" / "eval" / "deadlines.yml").read_text())
+    tz = ZoneInfo(spec["tz"])
+    now = datetime.fromisoformat(spec["now"])
+    right = 0
+    wrong = []
+    for case in spec["cases"]:
+        found = deadlines.find_deadline(case["text"], now, tz)
+        status = found.status if found else "none"
+        if "at" in case:
+            ok = found is not None and found.at is not None and found.at == datetime.fromisoformat(case["at"])
+        else:
+            ok = status == case["status"]
+        right += ok
+        if not ok:
+            got = found.at.isoformat() if found and found.at else status
+            wrong.append(f"- “{case['text']}”: expected {case.get('at') or case['status']}, got {got}")
+    total = len(spec["cases"])
+    return [f"## Deadlines ({total} labelled messages, tests/eval/deadlines.yml)", "",
+            f"Correct: {right}/{total} ({right / total:.0%})"] + ([""] + wrong if wrong else [])
+
+
+def nlu_section(folds: int) -> list[str]:
+    config = yaml.safe_load((ROOT / "config.yml").read_text())
+    config["pipeline"] = [c for c in config["pipeline"] if c["name"] != "FallbackClassifier"]
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    cfg = RESULTS / "config_nlu_testing.yml"
+    cfg.write_text(yaml.safe_dump(config))
+    out = RESULTS / "nlu"
+    rasa = str(Path(sys.executable).with_name("rasa"))
+    subprocess.run([rasa, "test", "nlu", "--nlu", "data/nlu", "--config", str(cfg),
+                    "--cross-validation", "--folds", str(folds), "--out", str(out), "--no-plot"],
+                   cwd=ROOT, check=True)
+    report = json.loads((out / "intent_report.json").read_text())
+    macro = report["macro avg"]
+    worst = sorted(((k, v["f1-score"]) for k, v in report.items() if isinstance(v, dict)
+                    and "support" in v and k not in ("macro avg", "weighted avg", "micro avg")),
+                   key=lambda kv: kv[1])[:5]
+    return [f"## NLU ({folds}-fold cross-validation, config.yml without FallbackClassifier)", "",
+            f"Intent macro-F1: {macro['f1-score']:.3f} (precision {macro['precision']:.3f}, "
+            f"recall {macro['recall']:.3f}); accuracy {report.get('accuracy', 0):.3f}",
+            "Lowest F1: " + ", ".join(f"{k} {v:.2f}" for k, v in worst),
+            f"Full report: {out.relative_to(ROOT)}/intent_report.json"]
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--no-nlu", action="store_true", help="skip the cross-validation")
+    parser.add_argument("--folds", type=int, default=5)
+    args = parser.parse_args()
+    logging.disable(logging.WARNING)
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    lines = ["# Evaluation report", "", f"Generated {datetime.now():%Y-%m-%d %H:%M}", ""]
+    lines += red_flag_section() + [""] + deadline_section()
+    if not args.no_nlu:
+        lines += [""] + nlu_section(args.folds)
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    (RESULTS / "eval.md").write_text("\n".join(lines) + "\n")
+    print("\n".join(lines))
+    print(f"\n(written to {(RESULTS / 'eval.md').relative_to(ROOT)})")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
