@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import re
+from abc import ABC, abstractmethod
 import uuid
 from datetime import datetime, timedelta, timezone as dt_timezone
 from functools import lru_cache
@@ -227,8 +228,8 @@ class ActionCheckEveryMessage(Action):
 
 # --- commands -------------------------------------------------------------------------------
 
-class CaseAction(Action):
-    """Base for the predicted actions: adds reminder upkeep to every reply."""
+class CaseAction(Action, ABC):
+    """Base for the predicted actions: panel state, case notes and reminder upkeep."""
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                   domain: dict[str, Any]) -> list[EventType]:
@@ -244,9 +245,10 @@ class CaseAction(Action):
         events += reminder_events(tracker, state, now)
         return events
 
+    @abstractmethod
     def respond(self, dispatcher: CollectingDispatcher, tracker: Tracker, state: CaseState,
                 now: datetime, notes: list[dict[str, Any]]) -> list[EventType] | None:
-        raise NotImplementedError
+        """Say what the action says; change ``state`` and add case-note events in place."""
 
 
 class ActionStartCase(CaseAction):

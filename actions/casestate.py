@@ -200,7 +200,7 @@ def check_deadline(state: CaseState, outcome: Outcome, text: str, intent: str | 
             found = dataclasses.replace(found, status="passed")
         else:
             previous = state.deadline_at
-            state.deadline_at = found.at.isoformat()
+            state.deadline_at = found.at.replace(microsecond=0).isoformat()
             state.deadline_status = "set"
             state.deadline_words = words
             outcome.events.append({"kind": "deadline", "code": "set", "at": now,
