@@ -25,7 +25,13 @@ from actions.casestate import CaseState
 
 logger = logging.getLogger(__name__)
 
-REMINDER_INTENT = "EXTERNAL_deadline_reminder"
+REMINDER_INTENT = "time_left"  # a reminder asks "time left?" on the counsellor's behalf
+EXTERNAL_PREFIX = "EXTERNAL: "
+ROLE_BUTTONS = [
+    {"title": "Young person", "payload": '/start_case{"caller_role":"child"}'},
+    {"title": "Parent or carer", "payload": '/start_case{"caller_role":"parent_carer"}'},
+    {"title": "Someone else (e.g. teacher)", "payload": '/start_case{"caller_role":"other"}'},
+]
 NOTE_PREFIX = re.compile(r"^\s*(add\s+(a\s+)?note|note|log(\s+this)?|record)\s*[:\-–]?\s*", re.I)
 MAX_TEXT = 5000
 
@@ -50,7 +56,7 @@ def message_time(tracker: Tracker) -> datetime:
 
 def latest_text(tracker: Tracker) -> str:
     text = (tracker.latest_message or {}).get("text") or ""
-    if text.startswith("/"):  # a button payload such as /start_case{...}: no free text
+    if text.startswith("/") or text.startswith(EXTERNAL_PREFIX):  # a button or a reminder
         return ""
     return text[:MAX_TEXT]
 
@@ -62,6 +68,14 @@ def latest_intent(tracker: Tracker) -> tuple[str | None, float]:
 
 def entity(tracker: Tracker, name: str) -> str | None:
     return next(tracker.get_latest_entity_values(name), None)
+
+
+def is_reminder(tracker: Tracker) -> bool:
+    return ((tracker.latest_message or {}).get("text") or "").startswith(EXTERNAL_PREFIX)
+
+
+def ask_caller_role(dispatcher: CollectingDispatcher) -> None:
+    dispatcher.utter_message(text="Who is on the line?", buttons=ROLE_BUTTONS)
 
 
 def state_of(tracker: Tracker) -> CaseState:
@@ -178,8 +192,7 @@ def reminder_events(tracker: Tracker, state: CaseState, now: datetime) -> list[E
         if when > now:
             events.append(ReminderScheduled(
                 REMINDER_INTENT, trigger_date_time=when, name=name,
-                entities=[{"entity": "deadline", "value": state.deadline_at},
-                          {"entity": "minutes", "value": str(minutes)}],
+                entities=[{"entity": "deadline", "value": state.deadline_at}],
                 kill_on_user_message=False))
     return events
 
@@ -198,7 +211,7 @@ class ActionCheckEveryMessage(Action):
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                   domain: dict[str, Any]) -> list[EventType]:
         intent, confidence = latest_intent(tracker)
-        if intent == REMINDER_INTENT or intent == "start_again" or intent == "restart":
+        if intent in ("start_again", "restart") or is_reminder(tracker):
             return []
         text = latest_text(tracker)
         now = message_time(tracker)
@@ -219,7 +232,7 @@ class ActionCheckEveryMessage(Action):
             dispatcher.utter_message(text=announcement.text, buttons=announcement.buttons)
         events: list[EventType] = slot_events(before, outcome.state)
         if opened and not outcome.state.caller_role and intent != "start_case":
-            dispatcher.utter_message(response="utter_ask_caller_role")
+            ask_caller_role(dispatcher)
         if opened or outcome.announcements or outcome.state.checklist_done != before.checklist_done:
             send_panel_state(dispatcher, outcome.state)
         events += write_events(dispatcher, tracker, outcome.state, note_events)
@@ -260,7 +273,7 @@ class ActionStartCase(CaseAction):
         who = {"child": "a young person", "parent_carer": "a parent or carer",
                "other": "someone worried about a child"}.get(state.caller_role or "", None)
         if who is None:
-            dispatcher.utter_message(response="utter_ask_caller_role")
+            ask_caller_role(dispatcher)
             return None
         dispatcher.utter_message(
             text=f"New case opened: {who} is on the line.\n{first.title}: {first.say}",
@@ -345,6 +358,14 @@ class ActionTimeLeft(CaseAction):
 
     def respond(self, dispatcher, tracker, state, now, notes):
         tz = settings.timezone()
+        if is_reminder(tracker):
+            if not state.deadline_at or entity(tracker, "deadline") != state.deadline_at:
+                return None  # a stale reminder for a corrected or withdrawn deadline
+            at = datetime.fromisoformat(state.deadline_at)
+            lead = casestate.format_deadline(at, datetime.now(dt_timezone.utc), tz)
+            dispatcher.utter_message(text=f"⏰ Reminder: the offender's deadline is {lead}.")
+            send_panel_state(dispatcher, state)
+            return None
         if state.deadline_at:
             at = datetime.fromisoformat(state.deadline_at)
             dispatcher.utter_message(text=f"⏱ Deadline {casestate.format_deadline(at, datetime.now(dt_timezone.utc), tz)}.")
@@ -450,7 +471,7 @@ class ActionStartAgain(Action):
             write_events(dispatcher, tracker, state,
                          [{"kind": "closed", "text": "start again", "at": message_time(tracker)}])
         dispatcher.utter_message(text="Starting again. The previous case is closed and kept.")
-        dispatcher.utter_message(response="utter_ask_caller_role")
+        ask_caller_role(dispatcher)
         names = [f"deadline-{tracker.sender_id}-{m}" for m in settings.reminder_minutes()]
         return [Restarted()] + [ReminderCancelled(name=n) for n in names]
 
@@ -506,22 +527,6 @@ class ActionReferral(CaseAction):
             lines.append(f"{n}. {text}")
         notes.append({"kind": "advice", "code": "referral_pathway", "at": now})
         dispatcher.utter_message(text="\n".join(lines))
-        return None
-
-
-class ActionDeadlineReminder(CaseAction):
-    def name(self) -> str:
-        return "action_deadline_reminder"
-
-    def respond(self, dispatcher, tracker, state, now, notes):
-        deadline = entity(tracker, "deadline")
-        if not state.deadline_at or deadline != state.deadline_at:
-            return None  # a stale reminder for a corrected or withdrawn deadline
-        at = datetime.fromisoformat(state.deadline_at)
-        real_now = datetime.now(dt_timezone.utc)
-        lead = casestate.format_deadline(at, real_now, settings.timezone())
-        dispatcher.utter_message(text=f"⏰ Reminder: the offender's deadline is {lead}.")
-        send_panel_state(dispatcher, state)
         return None
 
 

@@ -185,7 +185,9 @@ def check_message(state: CaseState, text: str, intent: str | None, confidence: f
 
 def check_deadline(state: CaseState, outcome: Outcome, text: str, intent: str | None,
                    confidence: float, now: datetime, tz: ZoneInfo) -> None:
-    awaiting = state.deadline_status == "ambiguous"
+    # After "what exact time?" or when the classifier hears a deadline, a bare "9pm" counts.
+    awaiting = state.deadline_status == "ambiguous" or (
+        intent == "report_deadline" and confidence >= CLASSIFIER_THRESHOLD)
     found = deadlines.find_deadline(text, now, tz, awaiting_time=awaiting)
     if found is None and intent == "report_deadline" and confidence >= CLASSIFIER_THRESHOLD \
             and not state.deadline_at:

@@ -1,0 +1,148 @@
+"""Deterministic red-flag detection: spaCy rules over word lemmas, with negation.
+
+The patterns, negation cues and flag texts live in ``data/risk/`` so a safeguarding lead
+can read and extend them. No pretrained model: a blank English pipeline with the lookup
+lemmatiser (``spacy-lookups-data``). Built once, on first use.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import yaml
+from spacy.matcher import Matcher
+from spacy.tokens import Doc, Span, Token
+
+from actions.nlp import get_nlp, key_of
+
+DATA = Path(__file__).resolve().parent.parent / "data" / "risk"
+RED_FLAG_CODES = ("self_harm_risk", "offender_known", "ongoing_risk", "active_deadline")
+RULE_CODES = RED_FLAG_CODES[:3]  # active_deadline comes from actions.deadlines
+WILDCARD = "*"
+
+
+@dataclass(frozen=True)
+class Flag:
+    code: str   # one of RED_FLAG_CODES
+    words: str  # the words of the message that raised it
+    rule: str   # which pattern matched, for audit
+
+
+def load(name: str) -> Any:
+    with open(DATA / name, encoding="utf-8") as f:
+        return yaml.safe_load(f)
+
+
+@lru_cache(maxsize=None)
+def flag_info(code: str) -> dict[str, str]:
+    """Label, meaning and escalation step of a flag (data/risk/flags.yml)."""
+    info = load("flags.yml")[code]
+    return {"code": code, "label": info["label"], "meaning": " ".join(info["meaning"].split()),
+            "escalation": " ".join(info["escalation"].split())}
+
+
+def lemma_keys(word: str) -> list[str]:
+    """The keys one pattern word matches: its lemma and its own lower-case form."""
+    doc = get_nlp()(word)
+    keys = {word.lower()}
+    if len(doc) == 1:
+        keys.add(key_of(doc[0]))
+    return sorted(keys)
+
+
+def token_specs(line: str, relations: list[str]) -> list[dict[str, Any]]:
+    """Turn one pattern line into Matcher token specs (syntax in red_flags.yml)."""
+    specs: list[dict[str, Any]] = []
+    for part in line.split():
+        if part == WILDCARD:
+            specs.append({"OP": "?"})
+            continue
+        optional = part.endswith("?") and len(part) > 1
+        part = part.rstrip("?") if optional else part
+        words = relations if part == "{relation}" else part.split("|")
+        keys: list[str] = []
+        multi: list[list[str]] = []
+        for word in words:
+            doc = get_nlp()(word)
+            if len(doc) == 1:
+                keys += lemma_keys(word)
+            else:
+                multi.append([key_of(t) for t in doc])
+        if multi and not keys and len(words) == 1:  # a plain multi-token word: "can't"
+            specs += [{"_": {"key": k}} for k in multi[0]]
+            continue
+        spec: dict[str, Any] = {"_": {"key": {"IN": sorted(set(keys))}}}
+        if optional:
+            spec["OP"] = "?"
+        specs.append(spec)
+    return specs
+
+
+@lru_cache(maxsize=1)
+def matcher() -> Matcher:
+    nlp = get_nlp()
+    patterns = load("red_flags.yml")
+    relations = [str(r).lower() for r in patterns.get("relations", [])]
+    m = Matcher(nlp.vocab)
+    for code in RULE_CODES:
+        for n, line in enumerate(patterns[code]):
+            m.add(f"{code}#{n}", [token_specs(str(line), relations)])
+    return m
+
+
+@lru_cache(maxsize=1)
+def negation() -> dict[str, Any]:
+    spec = load("negation.yml")
+    cues = set()
+    for cue in spec["cues"]:
+        doc = get_nlp()(str(cue))
+        # "isn't" is two tokens, "is" + "n't": only the negating part is a cue.
+        cues.update(key_of(t) for t in doc if len(doc) == 1 or t.lower_ in ("n't", "not"))
+    phrases = [" ".join(key_of(t) for t in get_nlp()(p)) for p in spec.get("phrases", [])]
+    return {"window": int(spec.get("window", 5)), "cues": cues, "phrases": phrases,
+            "breaks": {str(b).lower() for b in spec["clause_breaks"]}}
+
+
+def negated(doc: Doc, start: int) -> bool:
+    """A negation cue shortly before the match, in the same clause."""
+    neg = negation()
+    before: list[Token] = []
+    for token in reversed(doc[max(0, start - neg["window"] * 2):start]):
+        if token.lower_ in neg["breaks"]:
+            break
+        before.insert(0, token)
+    before = before[-neg["window"]:]
+    if any(key_of(t) in neg["cues"] for t in before):
+        return True
+    window = " ".join(key_of(t) for t in before)
+    return any(f" {p} " in f" {window} " for p in neg["phrases"])
+
+
+def clause_of(doc: Doc, span: Span) -> str:
+    """The match with a little context, as the counsellor typed it."""
+    breaks = negation()["breaks"]
+    start = span.start
+    while start > 0 and doc[start - 1].lower_ not in breaks and span.start - start < 6:
+        start -= 1
+    end = span.end
+    while end < len(doc) and doc[end].lower_ not in breaks and end - span.end < 4:
+        end += 1
+    return doc[start:end].text
+
+
+def detect_flags(text: str) -> list[Flag]:
+    """Red flags the rules find in one message: at most one per code, in order."""
+    if not text or not text.strip():
+        return []
+    doc = get_nlp()(text[:5000])
+    found: dict[str, Flag] = {}
+    hits = sorted(matcher()(doc), key=lambda h: (h[1], -(h[2] - h[1])))
+    for match_id, start, end in hits:
+        rule = get_nlp().vocab.strings[match_id]
+        code = rule.split("#")[0]
+        if code in found or negated(doc, start):
+            continue
+        found[code] = Flag(code, clause_of(doc, doc[start:end]), rule)
+    return sorted(found.values(), key=lambda f: RULE_CODES.index(f.code))

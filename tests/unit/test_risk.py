@@ -1,0 +1,105 @@
+"""Deterministic red-flag rules (actions/risk.py, data/risk/red_flags.yml)."""
+from __future__ import annotations
+
+import pytest
+
+from actions import risk
+
+
+def codes(text: str) -> list[str]:
+    return [f.code for f in risk.detect_flags(text)]
+
+
+@pytest.mark.parametrize("text", [
+    "she keeps saying she'd be better off dead",
+    "he said he wants to kill himself",
+    "my daughter is killing herself over this",
+    "she's been cutting again",
+    "yp typed 'kms'",
+    "he says he'll unalive himself",
+    "she's suicidal",
+    "he sounds suicidle",  # misspelt
+    "she said everyone would be better off without her",
+    "he can't go on like this",
+    "she's talking about taking all her pills",
+    "he self-harmed two years ago",  # history still counts
+    "not sure if she's safe, she said she wants to die",  # negation in another clause
+    "her friend told me she's been harming herself",  # reported speech
+    "the young person is traumatised",
+])
+def test_self_harm_is_caught(text):
+    assert "self_harm_risk" in codes(text)
+
+
+@pytest.mark.parametrize("text", [
+    "no thoughts of self-harm",
+    "denies suicidal thoughts",
+    "she's not suicidal",
+    "she doesn't want to hurt herself",
+    "she sent one picture on insta",
+    "he's worried his dad will find out",
+])
+def test_no_self_harm_flag_when_negated_or_absent(text):
+    assert "self_harm_risk" not in codes(text)
+
+
+@pytest.mark.parametrize("text", [
+    "turns out it's her cousin",
+    "the offender is his uncle",
+    "her mum's boyfriend is behind it",
+    "it's a boy from her school",
+    "the account is someone she knows",
+    "he is her ex",
+    "it's a friend of a friend",
+])
+def test_known_offender_is_caught(text):
+    assert "offender_known" in codes(text)
+
+
+@pytest.mark.parametrize("text", [
+    "it's a stranger, not someone she knows",
+    "she's told her mum",
+    "my son is with his dad tonight",
+])
+def test_known_offender_not_raised_for_strangers_or_the_family_helping(text):
+    assert "offender_known" not in codes(text)
+
+
+@pytest.mark.parametrize("text", [
+    "he's still messaging her",
+    "he knows where she lives",
+    "says he'll turn up at her school",
+    "she's still talking to him",
+    "he keeps making new accounts",
+    "he wants to meet up",
+])
+def test_ongoing_risk_is_caught(text):
+    assert "ongoing_risk" in codes(text)
+
+
+@pytest.mark.parametrize("text", [
+    "not in contact any more",
+    "he doesn't know where she lives",
+    "no longer in contact",
+    "he used to message her but she blocked him weeks ago and nothing since",
+])
+def test_ongoing_risk_not_raised_when_resolved(text):
+    assert "ongoing_risk" not in codes(text)
+
+
+def test_flag_carries_the_words_that_raised_it():
+    flag = risk.detect_flags("14yo, she keeps saying she'd be better off dead, he wants £200")[0]
+    assert flag.code == "self_harm_risk" and "better off dead" in flag.words
+    assert flag.rule.startswith("self_harm_risk#")
+
+
+def test_every_code_has_a_label_meaning_and_escalation_step():
+    for code in risk.RED_FLAG_CODES:
+        info = risk.flag_info(code)
+        assert info["label"] and info["meaning"] and "supervisor" in info["escalation"]
+
+
+def test_empty_and_odd_input():
+    assert risk.detect_flags("") == [] and risk.detect_flags("   ") == []
+    assert risk.detect_flags("<img src=x onerror=alert(1)> 🙂 \u202e") == []
+    assert codes("x" * 100000 + " she wants to die") == []  # only the first 5000 chars
