@@ -252,7 +252,7 @@ class CaseAction(Action, ABC):
         note_events: list[dict[str, Any]] = []
         extra = self.respond(dispatcher, tracker, state, now, note_events)
         events = slot_events(before, state) + list(extra or [])
-        if casestate.changed(before, state):
+        if state.panel_message() != before.panel_message():
             send_panel_state(dispatcher, state)
         events += write_events(dispatcher, tracker, state, note_events)
         events += reminder_events(tracker, state, now)

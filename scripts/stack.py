@@ -243,9 +243,12 @@ def run() -> int:
             ready.join(0.5)
         if not stopping.is_set():
             print(banner(stack), flush=True)
+        parent = os.getppid()
         while not stopping.is_set():
             if any(p.poll() is not None for p in stack.processes):
                 print(f"A process stopped; see {stack.log_dir}/. Stopping.", file=sys.stderr)
+                return 1
+            if os.getppid() != parent:  # make (or the terminal) went away: stop too
                 return 1
             stopping.wait(1)
         return 0
