@@ -240,7 +240,13 @@ def tick_checklist(state: CaseState, outcome: Outcome, text: str, intent: str | 
                    now: datetime) -> None:
     """Mark checklist items answered: the item just asked, and any the note covers."""
     covered: list[str] = []
-    if state.pending_item and intent in ANSWER_INTENTS and text.strip():
+    if state.pending_item and intent == "what_next":
+        # "what next?" after a suggestion: the counsellor has covered it or moved on; never
+        # loop on the same question.
+        covered.append(state.pending_item)
+        text = text or "(moved on)"
+        state.pending_item = None
+    elif state.pending_item and intent in ANSWER_INTENTS and text.strip():
         covered.append(state.pending_item)
         state.pending_item = None
     covered += guidance.items_covered(state.path_role, text)

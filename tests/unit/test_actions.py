@@ -174,6 +174,15 @@ async def test_what_next_walks_the_checklist_and_records_answers():
     assert s3["pending_item"] != first
 
 
+async def test_what_next_twice_moves_on_instead_of_repeating_the_question():
+    slots = await open_case()
+    _, _, s1 = await run(A.ActionNextStep(), "what next?", "what_next", slots=slots)
+    _, _, s2 = await run(A.ActionCheckEveryMessage(), "/what_next", "what_next", slots=s1)
+    _, _, s3 = await run(A.ActionNextStep(), "/what_next", "what_next", slots=s2)
+    assert s1["pending_item"] in s3["checklist_done"]
+    assert s3["pending_item"] not in (None, s1["pending_item"])
+
+
 async def test_add_note_keeps_the_counsellors_own_words():
     slots = await open_case()
     await run(A.ActionAddNote(), "add note: mum will call back at six", "add_note", slots=slots)
