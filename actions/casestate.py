@@ -20,7 +20,7 @@ FLAG_INTENTS = {
     "report_offender_known": "offender_known",
     "report_ongoing_risk": "ongoing_risk",
 }
-CLASSIFIER_THRESHOLD = 0.5
+CLASSIFIER_THRESHOLD = 0.6
 # Intents whose message answers the checklist item the assistant last asked about.
 ANSWER_INTENTS = {"inform", "affirm", "deny", "report_self_harm", "report_offender_known",
                   "report_ongoing_risk", "report_deadline", "nlu_fallback", "out_of_scope"}

@@ -48,7 +48,9 @@ def patterns() -> dict[str, re.Pattern[str]]:
     phrase = lambda key: re.compile(rf"(?<![\w'])({alternation(w[key])})(?![\w])", re.I)  # noqa: E731
     return {
         "duration": re.compile(
-            rf"(?<![\w£$€.])(?P<num>\d+(?:\.\d+)?|half an?|{number_words})\s*-?\s*"
+            # digits may touch the unit ("1hr", "30mins"); a word needs a space ("an hour"),
+            # so "and" is never "a" + "nd".
+            rf"(?<![\w£$€.])(?:(?P<num>\d+(?:\.\d+)?)\s*-?\s*|(?P<word>half an?|{number_words})\s+)"
             rf"(?P<unit>{unit_words})(?![\w])(?P<ago>\s+ago)?"
             rf"(?P<half>\s+and\s+a\s+half)?", re.I),
         "clock": re.compile(
@@ -56,6 +58,7 @@ def patterns() -> dict[str, re.Pattern[str]]:
             r"(?P<h>[01]?\d|2[0-3])(?:[:.](?P<m>[0-5]\d))?\s*(?P<ampm>a\.?m\.?|p\.?m\.?)?(?![\w£$%])"
             r"|(?P<word>midnight|noon|midday)", re.I),
         "cue": phrase("cues"),
+        "fixed": re.compile(rf"(?<![\w])({alternation(list(w['fixed_minutes']))})(?![\w])", re.I),
         "ambiguous": phrase("ambiguous"),
         "withdrawn": phrase("withdrawn"),
         "passed": phrase("passed"),
@@ -81,10 +84,14 @@ def unit_of(raw: str) -> str:
 
 
 def find_duration(text: str, now: datetime) -> tuple[datetime, str] | None:
+    fixed = patterns()["fixed"].search(text)
+    if fixed:
+        minutes = words()["fixed_minutes"][fixed.group(0).lower()]
+        return now + timedelta(minutes=minutes), fixed.group(0)
     for m in patterns()["duration"].finditer(text):
         if m.group("ago"):
             continue
-        amount = to_number(m.group("num")) + (0.5 if m.group("half") else 0)
+        amount = to_number(m.group("num") or m.group("word")) + (0.5 if m.group("half") else 0)
         unit = unit_of(m.group("unit"))
         if unit == "minutes" and amount > 24 * 60 or amount <= 0:
             continue

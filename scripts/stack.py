@@ -80,6 +80,17 @@ def current_model() -> Path:
     return Path(out.stdout.strip())
 
 
+def die_with_parent() -> None:
+    """Run in each child before exec: Linux sends it SIGTERM if the launcher dies, so no
+    server outlives `make run` or `make shell`, even when the launcher is killed."""
+    try:
+        import ctypes
+
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        pass
+
+
 class QuietHandler(http.server.SimpleHTTPRequestHandler):
     def log_message(self, format: str, *args: object) -> None:  # no request logs
         pass
@@ -126,7 +137,8 @@ class Stack:
         self.log_dir.mkdir(parents=True, exist_ok=True)
         log = open(self.log_dir / f"{name}.log", "ab")
         proc = subprocess.Popen(cmd, cwd=ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT,
-                                stdin=subprocess.DEVNULL, start_new_session=True)
+                                stdin=subprocess.DEVNULL, start_new_session=True,
+                                preexec_fn=die_with_parent)
         self.processes.append(proc)
         return proc
 
@@ -263,6 +275,8 @@ def run() -> int:
 
 def shell() -> int:
     stack = Stack()
+    signal.signal(signal.SIGHUP, lambda *_: sys.exit(1))  # terminal closed: still clean up
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(1))
     started = False
     if not port_open(stack.env["ACTIONS_HOST"], int(stack.env["ACTIONS_PORT"])):
         stack.start_actions()
