@@ -60,6 +60,8 @@ def test_known_offender_is_caught(text):
     "it's a stranger, not someone she knows",
     "she's told her mum",
     "my son is with his dad tonight",
+    "new call, it's a mum worried about her son",
+    "it's a dad calling about his daughter",
 ])
 def test_known_offender_not_raised_for_strangers_or_the_family_helping(text):
     assert "offender_known" not in codes(text)
