@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterator
 
 import yaml
 from spacy.matcher import Matcher
@@ -52,16 +52,23 @@ def lemma_keys(word: str) -> list[str]:
     return sorted(keys)
 
 
-def token_specs(line: str, relations: list[str]) -> list[dict[str, Any]]:
+def token_specs(line: str, lists: dict[str, list[str]]) -> list[dict[str, Any]]:
     """Turn one pattern line into Matcher token specs (syntax in red_flags.yml)."""
     specs: list[dict[str, Any]] = []
     for part in line.split():
-        if part == WILDCARD:
-            specs.append({"OP": "?"})
+        if part == WILDCARD:  # any word but a negation ("has not got her address")
+            specs.append({"OP": "?", "NORM": {"NOT_IN": sorted(negation()["cues"])}})
             continue
         optional = part.endswith("?") and len(part) > 1
         part = part.rstrip("?") if optional else part
-        words = relations if part == "{relation}" else part.split("|")
+        words = []
+        for word in part.split("|"):  # {name} stands for every word of a list
+            named = word.startswith("{") and word.endswith("}")
+            words += lists[word[1:-1]] if named else [word]  # KeyError: list missing
+        if all(w.startswith("=") for w in words):  # exact forms: "=sent" is not "send"
+            spec = {"LOWER": {"IN": sorted({w[1:].lower() for w in words})}}
+            specs.append({**spec, "OP": "?"} if optional else spec)
+            continue
         keys: list[str] = []
         multi: list[list[str]] = []
         for word in words:
@@ -71,9 +78,9 @@ def token_specs(line: str, relations: list[str]) -> list[dict[str, Any]]:
             else:
                 multi.append([key_of(t) for t in doc])
         if multi and not keys and len(words) == 1:  # a plain multi-token word: "can't"
-            specs += [{"_": {"key": k}} for k in multi[0]]
+            specs += [{"NORM": k} for k in multi[0]]
             continue
-        spec: dict[str, Any] = {"_": {"key": {"IN": sorted(set(keys))}}}
+        spec: dict[str, Any] = {"NORM": {"IN": sorted(set(keys))}}
         if optional:
             spec["OP"] = "?"
         specs.append(spec)
@@ -84,11 +91,12 @@ def token_specs(line: str, relations: list[str]) -> list[dict[str, Any]]:
 def matcher() -> Matcher:
     nlp = get_nlp()
     patterns = load("red_flags.yml")
-    relations = [str(r).lower() for r in patterns.get("relations", [])]
+    lists = {name: [str(w).lower() for w in words]
+             for name, words in (patterns.get("lists") or {}).items()}
     m = Matcher(nlp.vocab)
     for code in RULE_CODES:
         for n, line in enumerate(patterns[code]):
-            m.add(f"{code}#{n}", [token_specs(str(line), relations)])
+            m.add(f"{code}#{n}", [token_specs(str(line), lists)])
     return m
 
 
@@ -132,17 +140,36 @@ def clause_of(doc: Doc, span: Span) -> str:
     return doc[start:end].text
 
 
+CHUNK = 5000    # characters checked at a time; a long paste is checked in full, in pieces
+OVERLAP = 300   # so a phrase cut by a piece boundary is still seen whole
+
+
+def chunks(text: str) -> Iterator[str]:
+    """Pieces of at most CHUNK characters, overlapping, cut at whitespace where possible."""
+    start = 0
+    while start < len(text):
+        end = min(len(text), start + CHUNK)
+        if end < len(text):
+            space = text.rfind(" ", start + CHUNK // 2, end)
+            end = space if space > 0 else end
+        yield text[start:end]
+        if end >= len(text):
+            return
+        start = max(end - OVERLAP, start + 1)
+
+
 def detect_flags(text: str) -> list[Flag]:
     """Red flags the rules find in one message: at most one per code, in order."""
     if not text or not text.strip():
         return []
-    doc = get_nlp()(text[:5000])
     found: dict[str, Flag] = {}
-    hits = sorted(matcher()(doc), key=lambda h: (h[1], -(h[2] - h[1])))
-    for match_id, start, end in hits:
-        rule = get_nlp().vocab.strings[match_id]
-        code = rule.split("#")[0]
-        if code in found or negated(doc, start):
-            continue
-        found[code] = Flag(code, clause_of(doc, doc[start:end]), rule)
+    for piece in chunks(text):
+        doc = get_nlp()(piece)
+        hits = sorted(matcher()(doc), key=lambda h: (h[1], -(h[2] - h[1])))
+        for match_id, start, end in hits:
+            rule = get_nlp().vocab.strings[match_id]
+            code = rule.split("#")[0]
+            if code in found or negated(doc, start):
+                continue
+            found[code] = Flag(code, clause_of(doc, doc[start:end]), rule)
     return sorted(found.values(), key=lambda f: RULE_CODES.index(f.code))

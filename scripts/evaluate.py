@@ -51,6 +51,9 @@ def scores(pairs: list[tuple[set[str], set[str]]]) -> dict[str, dict[str, float]
 def classifier(texts: list[str]) -> list[tuple[str, float]]:
     """Intent and confidence from the current trained model (None if there is none)."""
     from rasa.core.agent import Agent
+    from rasa.utils.log_utils import configure_structlog
+
+    configure_structlog(logging.WARNING)  # no per-message debug lines (they carry text)
 
     path = subprocess.run([sys.executable, str(ROOT / "scripts" / "model.py"), "path"],
                           capture_output=True, text=True).stdout.strip()
@@ -68,17 +71,28 @@ def classifier(texts: list[str]) -> list[tuple[str, float]]:
     return asyncio.run(parse_all())
 
 
-def red_flag_section() -> list[str]:
+RED_FLAG_SETS = {
+    "red_flags.yml": "written before the patterns, then used to fix them",
+    "red_flags_heldout.yml": "200 messages written by a separate session that never saw the "
+                             "patterns or the training data; first run before any fix: rules "
+                             "recall 0.78 / 0.62 / 0.57 (self-harm / known / ongoing)",
+}
+
+
+def red_flag_section(name: str, about: str) -> list[str]:
     from actions import risk
 
-    cases = yaml.safe_load((ROOT / "tests" / "eval" / "red_flags.yml").read_text())["cases"]
+    cases = yaml.safe_load((ROOT / "tests" / "eval" / name).read_text())["cases"]
     texts = [c["text"] for c in cases]
     expected = [set(c["flags"]) for c in cases]
     rules = [{f.code for f in risk.detect_flags(t)} for t in texts]
     intents = classifier(texts)
-    nlu = [{INTENT_CODES[i]} if i in INTENT_CODES and conf >= 0.5 else set() for i, conf in intents]
+    from actions.casestate import CLASSIFIER_THRESHOLD  # the threshold the assistant uses
+
+    nlu = [{INTENT_CODES[i]} if i in INTENT_CODES and conf >= CLASSIFIER_THRESHOLD else set()
+           for i, conf in intents]
     union = [r | n for r, n in zip(rules, nlu)]
-    lines = [f"## Red flags ({len(cases)} labelled messages, tests/eval/red_flags.yml)", "",
+    lines = [f"## Red flags ({len(cases)} labelled messages, tests/eval/{name})", "", about, "",
              "| code | positives | rules recall | classifier recall | union recall | union precision |",
              "| --- | --- | --- | --- | --- | --- |"]
     by = {name: scores(list(zip(expected, pred)))
@@ -149,7 +163,9 @@ def main() -> int:
     logging.disable(logging.WARNING)
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     lines = ["# Evaluation report", "", f"Generated {datetime.now():%Y-%m-%d %H:%M}", ""]
-    lines += red_flag_section() + [""] + deadline_section()
+    for name, about in RED_FLAG_SETS.items():
+        lines += red_flag_section(name, about) + [""]
+    lines += deadline_section()
     if not args.no_nlu:
         lines += [""] + nlu_section(args.folds)
     RESULTS.mkdir(parents=True, exist_ok=True)

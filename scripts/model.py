@@ -19,8 +19,12 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 MODELS = ROOT / "models"
-TRAINING_INPUTS = ["domain.yml", "config.yml", "data/nlu", "data/rules", "data/stories"]
+# Rasa trains on these; the rule files and modules feed the NLU through RiskFeaturizer.
+TRAINING_INPUTS = ["domain.yml", "config.yml", "data/nlu", "data/rules", "data/stories",
+                   "data/risk", "actions/risk.py", "actions/deadlines.py", "actions/nlp.py",
+                   "actions/server/risk_featurizer.py"]
 RASA = str(Path(sys.executable).with_name("rasa"))
+KEEP_MODELS = 3
 
 
 def training_files() -> list[Path]:
@@ -58,8 +62,10 @@ def train() -> Path:
     subprocess.run(cmd, cwd=ROOT, check=True)
     if not target.exists():
         raise SystemExit(f"rasa train finished but {target} is missing")
-    # Keep the models folder from growing without end: older models are not used.
-    for old in MODELS.glob("*.tar.gz"):
+    # Keep the models folder from growing without end, but keep the few newest: another
+    # checkout or a running server sharing this folder may still use one of them.
+    newest_first = sorted(MODELS.glob("*.tar.gz"), key=lambda p: p.stat().st_mtime, reverse=True)
+    for old in newest_first[KEEP_MODELS:]:
         if old != target:
             old.unlink()
     print(f"Trained {target.relative_to(ROOT)} in {time.monotonic() - started:.0f} s")

@@ -4,6 +4,7 @@ from __future__ import annotations
 import pytest
 
 from actions import risk
+from support import ROOT
 
 
 def codes(text: str) -> list[str]:
@@ -89,6 +90,47 @@ def test_ongoing_risk_not_raised_when_resolved(text):
     assert "ongoing_risk" not in codes(text)
 
 
+@pytest.mark.parametrize("text, code", [
+    # word lists stand inside alternatives: "keeps" + any contact verb
+    ("he keeps ringing her from withheld numbers", "ongoing_risk"),
+    ("they're dming his sister now", "ongoing_risk"),
+    ("she's still in the group chat with him", "ongoing_risk"),
+    ("mentions cutting", "self_harm_risk"),
+    ("she's been burning herself", "self_harm_risk"),
+    ("yp says whats the point in anything", "self_harm_risk"),
+    ("he said he'd jump off the bridge", "self_harm_risk"),
+    ("its her ex bf", "offender_known"),
+    ("the account is run by her step-brother", "offender_known"),
+])
+def test_phrasings_beyond_the_exact_patterns(text, code):
+    assert code in codes(text)
+
+
+@pytest.mark.parametrize("text, code", [
+    # a wildcard never stands for a negation
+    ("he has not got her address", "ongoing_risk"),
+    ("he hasn't asked for any more pics", "ongoing_risk"),
+    ("she met him online, never in person", "offender_known"),
+    ("add a note mum is deaf", "ongoing_risk"),
+    ("found her through yt comments", "ongoing_risk"),
+])
+def test_near_misses_stay_quiet(text, code):
+    assert code not in codes(text)
+
+
+@pytest.mark.parametrize("name", ["red_flags.yml", "red_flags_heldout.yml"])
+def test_rules_alone_catch_nine_in_ten_of_each_flag_in_the_evaluation_sets(name):
+    """A guard for pattern edits: the rules, without the classifier, keep their recall on
+    the labelled sets of `make eval` (one of them written without sight of the patterns)."""
+    import yaml
+
+    cases = yaml.safe_load((ROOT / "tests" / "eval" / name).read_text())["cases"]
+    for code in risk.RULE_CODES:
+        positives = [c["text"] for c in cases if code in c["flags"]]
+        missed = [t for t in positives if code not in codes(t)]
+        assert len(missed) <= 0.1 * len(positives), (code, missed)
+
+
 def test_flag_carries_the_words_that_raised_it():
     flag = risk.detect_flags("14yo, she keeps saying she'd be better off dead, he wants £200")[0]
     assert flag.code == "self_harm_risk" and "better off dead" in flag.words
@@ -104,4 +146,13 @@ def test_every_code_has_a_label_meaning_and_escalation_step():
 def test_empty_and_odd_input():
     assert risk.detect_flags("") == [] and risk.detect_flags("   ") == []
     assert risk.detect_flags("<img src=x onerror=alert(1)> 🙂 \u202e") == []
-    assert codes("x" * 100000 + " she wants to die") == []  # only the first 5000 chars
+
+
+
+def test_a_long_paste_is_checked_to_the_end():
+    filler = "she told me about her day at school and what she had for tea. " * 2000
+    assert codes(filler + "then she said she wants to die") == ["self_harm_risk"]
+    # a phrase that straddles the boundary between two checked pieces is still seen
+    for cut in range(risk.CHUNK - 40, risk.CHUNK + 10, 7):
+        text = "a" * 0 + ("word " * (cut // 5)) + "he knows where she lives"
+        assert "ongoing_risk" in codes(text), cut
