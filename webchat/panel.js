@@ -1,0 +1,515 @@
+/* The counsellor's side panel: a Socket.IO chat with Rasa, and a banner driven by the
+ * bot's `case_state` message (red flags, deadline countdown, escalation, checklist).
+ *
+ * Text from the counsellor or the bot is only ever put into the page as text nodes;
+ * links are made only for http(s) URLs. The conversation id, the token, the last messages
+ * and the last case_state live in sessionStorage, so a reload restores the panel; the
+ * countdown runs here from `deadline_at`, so it goes on when the Rasa server is away.
+ */
+(function () {
+  "use strict";
+
+  var STORE_KEY = "helpline-panel:v1";
+  var MAX_MESSAGES = 100;
+  var OPENING = [
+    { title: "Child / young person", payload: '/start_case{"caller_role":"child"}' },
+    { title: "Parent or carer", payload: '/start_case{"caller_role":"parent_carer"}' }
+  ];
+  var ROLE_NAMES = { child: "Young person", parent_carer: "Parent or carer", other: "Someone else" };
+  var DEADLINE_ALERTS = [60, 30, 15, 5, 0]; // minutes left at which a screen reader is told
+
+  var el = function (id) { return document.getElementById(id); };
+  var config = { rasa_url: null, timezone: "UTC", demo_tokens: false };
+  var flagInfo = {};
+  var store = loadStore();
+  var socket = null;
+  var confirmed = false;
+  var refusal = null; // why the server turned this connection away
+  var outbox = [];
+  var tick = null;
+  var lastAlert = null;
+
+  // ---- storage -------------------------------------------------------------------------
+  function loadStore() {
+    try {
+      var saved = JSON.parse(window.sessionStorage.getItem(STORE_KEY) || "null");
+      if (saved && typeof saved === "object") return saved;
+    } catch (e) { /* storage off or corrupt: start afresh */ }
+    return { conversationId: null, token: null, messages: [], caseState: null, replies: [] };
+  }
+
+  function saveStore() {
+    store.messages = store.messages.slice(-MAX_MESSAGES);
+    try { window.sessionStorage.setItem(STORE_KEY, JSON.stringify(store)); } catch (e) { /* full or off */ }
+  }
+
+  // ---- safe text -------------------------------------------------------------------------
+  var URL_PATTERN = /https?:\/\/[^\s<>"'`]+/g;
+
+  /** Append `text` to `node` as text nodes, with http(s) URLs as links; never as HTML. */
+  function appendText(node, text) {
+    var last = 0;
+    String(text).replace(URL_PATTERN, function (match, offset) {
+      var url = match.replace(/[.,;:!?)\]]+$/, "");
+      node.appendChild(document.createTextNode(text.slice(last, offset)));
+      node.appendChild(safeLink(url));
+      last = offset + url.length;
+      return match;
+    });
+    node.appendChild(document.createTextNode(String(text).slice(last)));
+  }
+
+  function safeLink(raw) {
+    var parsed = null;
+    try { parsed = new URL(raw); } catch (e) { parsed = null; }
+    if (!parsed || (parsed.protocol !== "https:" && parsed.protocol !== "http:")) {
+      return document.createTextNode(raw);
+    }
+    var a = document.createElement("a");
+    a.href = parsed.href;
+    a.target = "_blank";
+    a.rel = "noopener noreferrer";
+    a.textContent = raw;
+    return a;
+  }
+
+  // ---- time ------------------------------------------------------------------------------
+  function timeZone() {
+    try {
+      new Intl.DateTimeFormat("en-GB", { timeZone: config.timezone });
+      return config.timezone;
+    } catch (e) { return undefined; }
+  }
+
+  function clock(date, withDay) {
+    var opts = { hour: "2-digit", minute: "2-digit", hour12: false, timeZone: timeZone() };
+    if (withDay) { opts.weekday = "short"; opts.day = "numeric"; opts.month = "short"; }
+    return new Intl.DateTimeFormat("en-GB", opts).format(date);
+  }
+
+  function sameDay(a, b) {
+    var f = new Intl.DateTimeFormat("en-GB", { year: "numeric", month: "2-digit", day: "2-digit", timeZone: timeZone() });
+    return f.format(a) === f.format(b);
+  }
+
+  function duration(ms) {
+    var s = Math.floor(Math.abs(ms) / 1000);
+    var d = Math.floor(s / 86400), h = Math.floor((s % 86400) / 3600), m = Math.floor((s % 3600) / 60);
+    var sec = s % 60;
+    var pad = function (n) { return (n < 10 ? "0" : "") + n; };
+    if (d > 0) return d + " d " + h + " h " + pad(m) + " min";
+    if (h > 0) return h + " h " + pad(m) + " min";
+    if (m >= 10) return m + " min";
+    return m + " min " + pad(sec) + " s";
+  }
+
+  // ---- status ----------------------------------------------------------------------------
+  var STATUS_ICONS = { connected: "●", connecting: "…", offline: "○", refused: "✕", starting: "…" };
+
+  function setStatus(state, text) {
+    var node = el("status");
+    node.dataset.state = state;
+    node.querySelector(".status-icon").textContent = STATUS_ICONS[state] || "•";
+    el("status-text").textContent = text;
+  }
+
+  // ---- messages --------------------------------------------------------------------------
+  function renderMessage(message) {
+    var li = document.createElement("li");
+    li.className = "message from-" + (message.from === "me" ? "me" : "bot");
+    var who = document.createElement("span");
+    who.className = "visually-hidden";
+    who.textContent = message.from === "me" ? "You: " : "Assistant: ";
+    li.appendChild(who);
+    var body = document.createElement("p");
+    body.className = "message-text";
+    appendText(body, message.text);
+    li.appendChild(body);
+    if (message.at) {
+      var time = document.createElement("time");
+      time.className = "message-time";
+      time.dateTime = new Date(message.at).toISOString();
+      time.textContent = clock(new Date(message.at), false);
+      li.appendChild(time);
+    }
+    el("messages").appendChild(li);
+    var main = el("messages").parentNode;
+    main.scrollTop = main.scrollHeight;
+  }
+
+  function addMessage(from, text) {
+    var message = { from: from, text: String(text), at: Date.now() };
+    store.messages.push(message);
+    saveStore();
+    renderMessage(message);
+  }
+
+  function renderReplies() {
+    var box = el("quick-replies");
+    box.textContent = "";
+    var replies = store.replies && store.replies.length ? store.replies
+      : (!store.messages.length && !store.caseState ? OPENING : []);
+    replies.forEach(function (reply) {
+      var button = document.createElement("button");
+      button.type = "button";
+      button.className = "quick-reply";
+      button.textContent = reply.title;
+      button.addEventListener("click", function () { send(reply.payload, reply.title); });
+      box.appendChild(button);
+    });
+    box.hidden = replies.length === 0;
+  }
+
+  // ---- case state ------------------------------------------------------------------------
+  function applyCaseState(cs) {
+    store.caseState = cs;
+    saveStore();
+    renderCase();
+  }
+
+  function flagText(code, cs) {
+    var info = flagInfo[code] || {};
+    var sent = (cs.flags || []).filter(function (f) { return f && f.code === code; })[0] || {};
+    return {
+      label: info.label || sent.label || code.replace(/_/g, " "),
+      meaning: info.meaning || sent.meaning || ""
+    };
+  }
+
+  function renderCase() {
+    var cs = store.caseState;
+    el("case").hidden = !cs;
+    if (!cs) { stopCountdown(); return; }
+    el("case-role").textContent = ROLE_NAMES[cs.caller_role] || "Caller not known yet";
+    el("case-stage").textContent = cs.stage ? "Stage: " + String(cs.stage).replace(/_/g, " ") : "";
+
+    var codes = Array.isArray(cs.red_flags) ? cs.red_flags.map(String) : [];
+    var list = el("flags");
+    Array.prototype.slice.call(list.children).forEach(function (li) {
+      if (codes.indexOf(li.dataset.code) < 0) list.removeChild(li);
+    });
+    codes.forEach(function (code) {
+      if (list.querySelector('[data-code="' + CSS.escape(code) + '"]')) return;
+      var t = flagText(code, cs);
+      var li = document.createElement("li");
+      li.className = "flag";
+      li.dataset.code = code;
+      var title = document.createElement("strong");
+      title.className = "flag-label";
+      var icon = document.createElement("span");
+      icon.setAttribute("aria-hidden", "true");
+      icon.textContent = "⚠ ";
+      title.appendChild(icon);
+      title.appendChild(document.createTextNode("Red flag: " + t.label));
+      var meaning = document.createElement("span");
+      meaning.className = "flag-meaning";
+      meaning.textContent = t.meaning;
+      li.appendChild(title);
+      li.appendChild(meaning);
+      list.appendChild(li);
+    });
+    el("no-flags").hidden = codes.length > 0;
+
+    var escalation = el("escalation");
+    escalation.hidden = codes.length === 0 && !cs.escalated;
+    escalation.dataset.state = cs.escalated ? "started" : "pending";
+    if (cs.escalated) {
+      var at = cs.escalated_at ? " at " + clock(new Date(cs.escalated_at), false) : "";
+      el("escalation-text").textContent = "✓ Escalation started" + at + ".";
+    } else {
+      el("escalation-text").textContent = "! Escalation not confirmed yet: follow your escalation process.";
+    }
+    el("escalation-confirm").hidden = !!cs.escalated || codes.length === 0;
+
+    var items = Array.isArray(cs.checklist) ? cs.checklist : [];
+    var box = el("checklist-box");
+    box.hidden = items.length === 0;
+    var ol = el("checklist");
+    ol.textContent = "";
+    var done = 0, next = null;
+    items.forEach(function (item) {
+      var li = document.createElement("li");
+      li.className = item.done ? "done" : "todo";
+      var mark = document.createElement("span");
+      mark.className = "mark";
+      mark.setAttribute("aria-hidden", "true");
+      mark.textContent = item.done ? "✓" : "○";
+      var state = document.createElement("span");
+      state.className = "visually-hidden";
+      state.textContent = item.done ? "Done: " : "To do: ";
+      li.appendChild(mark);
+      li.appendChild(state);
+      li.appendChild(document.createTextNode(String(item.label || item.id || "")));
+      ol.appendChild(li);
+      if (item.done) done += 1; else if (!next) next = item;
+    });
+    el("checklist-summary").textContent = "Checklist: " + done + " of " + items.length + " done" +
+      (next ? ". Next: " + String(next.label || next.id) : "");
+
+    startCountdown();
+  }
+
+  function deadlineOf(cs) {
+    if (!cs) return null;
+    var at = cs.deadline_at ? new Date(cs.deadline_at) : null;
+    return at && !isNaN(at.getTime()) ? at : null;
+  }
+
+  function renderDeadline() {
+    var cs = store.caseState;
+    var box = el("deadline");
+    var at = deadlineOf(cs);
+    var active = cs && Array.isArray(cs.red_flags) && cs.red_flags.indexOf("active_deadline") >= 0;
+    if (!at && !active) { box.hidden = true; return false; }
+    box.hidden = false;
+    if (!at || cs.deadline_status === "ambiguous") {
+      box.dataset.state = "unclear";
+      el("deadline-left").textContent = "Deadline: exact time not confirmed";
+      el("deadline-when").textContent = at ? "Around " + clock(at, true) + " — confirm the time with the caller." : "Ask the caller when it is.";
+      return !!at;
+    }
+    var left = at.getTime() - Date.now();
+    var tz = timeZone() || "local time";
+    var when = (sameDay(at, new Date()) ? clock(at, false) + " today" : clock(at, true)) + " (" + tz + ")";
+    if (left > 0) {
+      box.dataset.state = left <= 3600 * 1000 ? "urgent" : "running";
+      el("deadline-left").textContent = (left <= 3600 * 1000 ? "URGENT: " : "") + duration(left) + " left";
+      el("deadline-when").textContent = "Deadline " + when;
+    } else {
+      box.dataset.state = "passed";
+      el("deadline-left").textContent = "Deadline passed " + duration(left) + " ago";
+      el("deadline-when").textContent = "It was " + when;
+    }
+    announceDeadline(left);
+    return true;
+  }
+
+  function announceDeadline(left) {
+    var minutes = Math.floor(left / 60000);
+    var step = null;
+    DEADLINE_ALERTS.forEach(function (m) { if (minutes < m && (step === null || m < step)) step = m; });
+    if (step === null || step === lastAlert) return;
+    if (lastAlert === null) { lastAlert = step; return; } // not on page load
+    lastAlert = step;
+    el("deadline-alert").textContent = step === 0 ? "The deadline has passed."
+      : "Deadline: less than " + step + " minutes left.";
+  }
+
+  function startCountdown() {
+    stopCountdown();
+    if (renderDeadline()) tick = window.setInterval(renderDeadline, 1000);
+  }
+
+  function stopCountdown() {
+    if (tick) window.clearInterval(tick);
+    tick = null;
+  }
+
+  // ---- talking to Rasa -------------------------------------------------------------------
+  function caseStateOf(data) {
+    var candidates = [data && data.custom, data, data && data.data, data && data.custom && data.custom.data];
+    for (var i = 0; i < candidates.length; i++) {
+      var c = candidates[i];
+      if (c && typeof c === "object" && c.type === "case_state") return c;
+    }
+    return null;
+  }
+
+  function onBotMessage(data) {
+    if (!data || typeof data !== "object") return;
+    var cs = caseStateOf(data);
+    if (cs) { applyCaseState(cs); return; }
+    if (typeof data.text === "string" && data.text) addMessage("bot", data.text);
+    var buttons = data.quick_replies || data.buttons || [];
+    if (Array.isArray(buttons) && buttons.length) {
+      buttons.forEach(function (b) {
+        if (!b || typeof b.payload !== "string") return;
+        var title = typeof b.title === "string" ? b.title : b.payload;
+        if (!store.replies.some(function (r) { return r.payload === b.payload; })) {
+          store.replies.push({ title: title, payload: b.payload });
+        }
+      });
+      saveStore();
+      renderReplies();
+    }
+  }
+
+  function send(message, shown) {
+    message = String(message || "").trim();
+    if (!message || !store.conversationId) return;
+    addMessage("me", shown || message);
+    store.replies = [];
+    saveStore();
+    renderReplies();
+    outbox.push(message);
+    flush();
+  }
+
+  function flush() {
+    if (!socket || !socket.connected || !confirmed) {
+      if (outbox.length) setStatus("connecting", "Not connected: your message will be sent on reconnection");
+      return;
+    }
+    while (outbox.length) {
+      socket.emit("user_uttered", { message: outbox.shift(), session_id: store.conversationId });
+    }
+  }
+
+  function connect() {
+    if (socket) { socket.removeAllListeners(); socket.disconnect(); }
+    confirmed = false;
+    refusal = null;
+    if (!window.io) { setStatus("refused", "Chat library missing"); return; }
+    setStatus("connecting", "Connecting");
+    socket = window.io(config.rasa_url, {
+      path: "/socket.io",
+      transports: ["websocket", "polling"],
+      tryAllTransports: true,
+      auth: { token: store.token || "" },
+      reconnectionDelayMax: 5000
+    });
+    socket.on("connect", function () {
+      socket.emit("session_request", { session_id: store.conversationId });
+    });
+    socket.on("session_confirm", function (id) {
+      if (id !== store.conversationId) return;
+      confirmed = true;
+      setStatus("connected", "Connected");
+      flush();
+      if (!store.caseState) recoverFromRasa();
+    });
+    socket.on("bot_uttered", onBotMessage);
+    socket.on("auth_error", function (data) {
+      refusal = "Refused: " + String((data && data.reason) || "not allowed");
+      setStatus("refused", refusal);
+    });
+    socket.on("connect_error", function (err) {
+      confirmed = false;
+      if (socket.active) {
+        setStatus("offline", "Assistant unreachable; retrying. The countdown keeps running.");
+      } else {
+        setStatus("refused", "Refused: " + String((err && err.message) || "not allowed") +
+          ". Reopen the panel from your helpline software.");
+      }
+    });
+    socket.on("disconnect", function (reason) {
+      confirmed = false;
+      if (socket.active) setStatus("offline", "Disconnected; reconnecting. The countdown keeps running.");
+      else setStatus("refused", refusal || "Disconnected: " + String(reason));
+    });
+  }
+
+  /** A panel opened afresh on a conversation with a case (a new tab, another computer):
+   * the banner from the conversation's slots, through Rasa's HTTP API with the same token.
+   * The checklist follows with the next case_state message. */
+  function recoverFromRasa() {
+    var id = store.conversationId;
+    var url = String(config.rasa_url).replace(/\/+$/, "") + "/conversations/" +
+      encodeURIComponent(id) + "/tracker?include_events=NONE";
+    window.fetch(url, { headers: { Authorization: "Bearer " + store.token }, cache: "no-store" })
+      .then(function (r) { if (!r.ok) throw new Error("tracker: HTTP " + r.status); return r.json(); })
+      .then(function (tracker) {
+        var slots = (tracker && tracker.slots) || {};
+        if (store.caseState || store.conversationId !== id || !slots.case_id) return;
+        applyCaseState({
+          type: "case_state", case_id: slots.case_id, caller_role: slots.caller_role,
+          stage: slots.stage, red_flags: slots.red_flags || [], deadline_at: slots.deadline_at,
+          escalated: !!slots.escalated, escalated_at: slots.escalated_at,
+          deadline_status: slots.deadline_status, checklist: []
+        });
+      })
+      .catch(function () { /* the next case_state message will fill the banner */ });
+  }
+
+  /** Use this conversation and token; a different conversation starts a fresh panel. */
+  function useSession(conversationId, token) {
+    if (!conversationId || !token) return false;
+    if (store.conversationId && store.conversationId !== conversationId) {
+      store = { conversationId: null, token: null, messages: [], caseState: null, replies: [] };
+      el("messages").textContent = "";
+      el("flags").textContent = "";
+    }
+    var changed = store.conversationId !== conversationId || store.token !== token;
+    store.conversationId = conversationId;
+    store.token = token;
+    saveStore();
+    if (changed || !socket) connect();
+    return true;
+  }
+
+  // ---- start -----------------------------------------------------------------------------
+  function fetchJSON(url, options) {
+    return window.fetch(url, options || { cache: "no-store" }).then(function (r) {
+      if (!r.ok) throw new Error(url + ": HTTP " + r.status);
+      return r.json();
+    });
+  }
+
+  function standaloneSession() {
+    if (store.conversationId && store.token) return useSession(store.conversationId, store.token);
+    if (!config.demo_tokens) {
+      setStatus("refused", "No token: open the panel from your helpline software.");
+      return false;
+    }
+    return fetchJSON("demo/token", { method: "POST", cache: "no-store" }).then(function (t) {
+      useSession(t.conversation_id, t.token);
+    }).catch(function () { setStatus("refused", "Could not get a development token."); });
+  }
+
+  function listenToHost() {
+    var started = false;
+    window.addEventListener("message", function (event) {
+      if (event.source !== window.parent || !event.data || event.data.type !== "helpline-panel:config") return;
+      started = true;
+      var d = event.data;
+      if (d.pending) {
+        setStatus("connecting", "Waiting for a token from the helpline software");
+      } else if (typeof d.conversationId === "string" && typeof d.token === "string" && d.token) {
+        useSession(d.conversationId, d.token);
+      } else if (!socket) {
+        standaloneSession();
+      }
+    });
+    window.parent.postMessage({ type: "helpline-panel:ready" }, "*");
+    // A plain <iframe> whose host says nothing: go on alone after a moment.
+    window.setTimeout(function () { if (!started && !socket) standaloneSession(); }, 1500);
+  }
+
+  function wireUp() {
+    var input = el("input");
+    el("composer").addEventListener("submit", function (event) {
+      event.preventDefault();
+      send(input.value);
+      input.value = "";
+      input.focus();
+    });
+    input.addEventListener("keydown", function (event) {
+      if (event.key === "Enter" && !event.shiftKey && !event.isComposing) {
+        event.preventDefault();
+        el("composer").requestSubmit();
+      }
+    });
+    el("escalation-confirm").addEventListener("click", function () {
+      send("/confirm_escalation", "Escalation started");
+    });
+  }
+
+  function restore() {
+    store.messages.forEach(renderMessage);
+    if (!Array.isArray(store.replies)) store.replies = [];
+    renderReplies();
+    renderCase();
+  }
+
+  wireUp();
+  restore();
+  Promise.all([
+    fetchJSON("config.json").then(function (c) { config = c; }),
+    fetchJSON("flags.json").then(function (f) { flagInfo = f || {}; }).catch(function () { flagInfo = {}; })
+  ]).then(function () {
+    renderCase();
+    if (window.parent !== window) listenToHost(); else standaloneSession();
+  }).catch(function () {
+    setStatus("refused", "The panel's server is unreachable.");
+  });
+})();
