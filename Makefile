@@ -16,7 +16,7 @@ export SQLALCHEMY_SILENCE_UBER_WARNING := 1
 export TF_CPP_MIN_LOG_LEVEL := 2
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: help install model migrate run shell test validate unit e2e stories eval bench browser clean
+.PHONY: help install model migrate run shell test validate unit e2e browser-test stories eval bench browser clean
 
 help:
 	@echo "make run    set up (venv, deps, migrations, model) and start the assistant"
@@ -51,7 +51,7 @@ run: model migrate
 shell: model migrate
 	@$(PY) scripts/stack.py shell
 
-test: model migrate validate unit e2e stories
+test: model migrate validate unit e2e browser-test stories
 	@echo "make test: all suites passed"
 
 validate: $(STAMP)
@@ -62,6 +62,20 @@ unit: $(STAMP)
 
 e2e: model migrate
 	$(PY) -m pytest tests/e2e
+
+# Debian's Chromium for the side-panel tests (Playwright drives it; it downloads no browser).
+CHROMIUM ?= /usr/bin/chromium
+SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
+
+browser:
+	@if [ ! -x $(CHROMIUM) ]; then \
+	  echo "Installing Debian's chromium for the browser tests"; \
+	  $(SUDO) apt-get update -q && \
+	  DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -q --no-install-recommends chromium; \
+	fi
+
+browser-test: model migrate browser
+	$(PY) -m pytest tests/browser
 
 stories: model
 	@$(PY) scripts/model.py test-stories

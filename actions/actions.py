@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import logging
 import re
-from abc import ABC, abstractmethod
 import uuid
+from abc import ABC, abstractmethod
+from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone as dt_timezone
 from functools import lru_cache
 from typing import Any
@@ -34,6 +35,7 @@ ROLE_BUTTONS = [
 ]
 NOTE_PREFIX = re.compile(r"^\s*(add\s+(a\s+)?note|note|log(\s+this)?|record)\s*[:\-–]?\s*", re.I)
 MAX_TEXT = 5000
+LONE_SURROGATE = re.compile("[\ud800-\udfff]")  # half a UTF-16 pair, e.g. JSON "\\ud800"
 
 
 # --- helpers ------------------------------------------------------------------------------
@@ -58,7 +60,8 @@ def latest_text(tracker: Tracker) -> str:
     text = (tracker.latest_message or {}).get("text") or ""
     if text.startswith("/") or text.startswith(EXTERNAL_PREFIX):  # a button or a reminder
         return ""
-    return text[:MAX_TEXT]
+    # not text in any encoding: shown and kept as U+FFFD, so notes print and export
+    return LONE_SURROGATE.sub("\ufffd", text[:MAX_TEXT])
 
 
 def latest_intent(tracker: Tracker) -> tuple[str | None, float]:
@@ -199,44 +202,160 @@ def reminder_events(tracker: Tracker, state: CaseState, now: datetime) -> list[E
 
 # --- the per-message check ------------------------------------------------------------------
 
+@dataclass
+class Said:
+    """One counsellor message, as the per-message check needs it."""
+
+    text: str  # the counsellor's words; "" for a button payload or a reminder
+    intent: str | None
+    confidence: float
+    entities: list[dict[str, Any]]
+    at: datetime
+
+
+def said_in(event: dict[str, Any]) -> Said:
+    """A ``user`` event of the tracker as a :class:`Said`."""
+    parse = event.get("parse_data") or {}
+    raw = event.get("text") or parse.get("text") or ""
+    intent = parse.get("intent") or {}
+    text = "" if raw.startswith("/") or raw.startswith(EXTERNAL_PREFIX) else raw[:MAX_TEXT]
+    at = (datetime.fromtimestamp(float(event["timestamp"]), tz=dt_timezone.utc)
+          if event.get("timestamp") else datetime.now(dt_timezone.utc))
+    return Said(text, intent.get("name"), float(intent.get("confidence") or 0.0),
+                list(parse.get("entities") or event.get("entities") or []), at)
+
+
+def latest_said(tracker: Tracker) -> Said:
+    intent, confidence = latest_intent(tracker)
+    return Said(latest_text(tracker), intent, confidence,
+                list((tracker.latest_message or {}).get("entities") or []), message_time(tracker))
+
+
+def missed_messages(tracker: Tracker) -> list[Said]:
+    """Messages the per-message check never saw, oldest first.
+
+    When the action server is down, the Rasa server answers the check with a message that
+    carries ``helpline_fault: check_skipped`` in its metadata (actions/server/resilience.py)
+    right after the user message it could not check. A later check that has caught up says
+    so with ``helpline_rechecked`` in its own message's metadata.
+    """
+    from actions.server.resilience import FAULT_KEY, SKIPPED_CHECK
+
+    missed: list[dict[str, Any]] = []
+    last_user: dict[str, Any] | None = None
+    for event in tracker.events:
+        kind = event.get("event")
+        if kind in ("restart", "session_started"):
+            missed, last_user = [], None
+        elif kind == "user":
+            last_user = event
+        elif kind == "bot":
+            metadata = event.get("metadata") or {}
+            if metadata.get(RECHECKED_KEY):
+                missed = []
+            elif metadata.get(FAULT_KEY) == SKIPPED_CHECK and last_user is not None \
+                    and (not missed or missed[-1] is not last_user):
+                missed.append(last_user)
+    return [said_in(e) for e in missed if not is_restart_or_reminder(e)]
+
+
+def is_restart_or_reminder(event: dict[str, Any]) -> bool:
+    intent = ((event.get("parse_data") or {}).get("intent") or {}).get("name")
+    return intent in ("start_again", "restart") or (event.get("text") or "").startswith(
+        EXTERNAL_PREFIX)
+
+
+RECHECKED_KEY = "helpline_rechecked"
+
+
 class ActionCheckEveryMessage(Action):
     """Runs after every counsellor message, whatever the intent (Rasa 3.6 calls
     ``action_validate_slot_mappings`` from ``action_extract_slots`` on each user message,
     and sends its messages before the predicted action's). Red flags and deadlines are
-    announced here, first."""
+    announced here, first. Messages sent while the action server was down are checked
+    first, in order, and their words kept in the case notes (:func:`missed_messages`)."""
 
     def name(self) -> str:
         return "action_validate_slot_mappings"
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                   domain: dict[str, Any]) -> list[EventType]:
-        intent, confidence = latest_intent(tracker)
+        intent, _ = latest_intent(tracker)
         if intent in ("start_again", "restart") or is_reminder(tracker):
             return []
-        text = latest_text(tracker)
-        now = message_time(tracker)
         before = state_of(tracker)
+        missed = missed_messages(tracker)
         state = before
         note_events: list[dict[str, Any]] = []
-        opened = False
-        if intent == "start_case" or not state.case_id:
-            role = normalise_role(entity(tracker, "caller_role")) or infer_role(text)
-            if intent == "start_case" or text or role:
-                state, opened_event = open_case(state, role, now)
-                note_events.append(opened_event)
-                opened = True
-        outcome = casestate.check_message(state, text, intent, confidence, now,
-                                          settings.timezone())
-        note_events += outcome.events
-        for announcement in outcome.announcements:
+        announcements: list[casestate.Announcement] = []
+        caught_up: list[casestate.Announcement] = []
+        opened = opened_without_role = False
+        for n, said in enumerate(missed + [latest_said(tracker)]):
+            late = n < len(missed)
+            state, outcome, opened_now = check_said(state, said)
+            if late:
+                note_events += not_yet_recorded(state.case_id, outcome.events + (
+                    [{"kind": "note", "text": said.text, "at": said.at}] if said.text else []))
+            else:
+                note_events += outcome.events
+            (caught_up if late else announcements).extend(outcome.announcements)
+            opened = opened or opened_now
+            opened_without_role = (opened_now and not state.caller_role
+                                   and said.intent != "start_case")
+        if missed:
+            found = f"; {len(caught_up)} finding(s) follow" if caught_up else ": nothing new found"
+            dispatcher.utter_message(
+                text=f"✓ The assistant service is back. I have now checked the {len(missed)} "
+                     f"message(s) sent while it was down, and kept them in the case notes{found}.",
+                **{RECHECKED_KEY: len(missed)})
+        for announcement in caught_up + announcements:
             dispatcher.utter_message(text=announcement.text, buttons=announcement.buttons)
-        events: list[EventType] = slot_events(before, outcome.state)
-        if opened and not outcome.state.caller_role and intent != "start_case":
+        events: list[EventType] = slot_events(before, state)
+        if opened_without_role:
             ask_caller_role(dispatcher)
-        if opened or outcome.announcements or outcome.state.checklist_done != before.checklist_done:
-            send_panel_state(dispatcher, outcome.state)
-        events += write_events(dispatcher, tracker, outcome.state, note_events)
+        if opened or missed or caught_up or announcements \
+                or state.checklist_done != before.checklist_done:
+            send_panel_state(dispatcher, state)
+        events += write_events(dispatcher, tracker, state, note_events)
         return events
+
+
+def not_yet_recorded(case_id: str | None, events: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Leave out events of a missed message that are in the case notes already.
+
+    A check or step the Rasa server gave up on (``ACTION_TIMEOUT``) may still finish on a
+    slow action server and write its notes; the same kind, code and message time is the
+    same event. If the store cannot be read, everything is kept (a duplicate, not a loss).
+    """
+    if not case_id or not events:
+        return events
+    from actions.casenotes.models import utc
+
+    def key(event: dict[str, Any]) -> tuple:
+        return event["kind"], event.get("code"), utc(event["at"]).replace(microsecond=0)
+
+    try:
+        seen = {key(e) for e in case_store().events(case_id)}
+    except Exception as exc:  # unknown case (opened in this catch-up) or store down
+        logger.info("case notes not read for the catch-up (%s)", type(exc).__name__)
+        return events
+    return [e for e in events if key(e) not in seen]
+
+
+def check_said(state: CaseState, said: Said) -> tuple[CaseState, casestate.Outcome, bool]:
+    """Open a case if this message starts one, then run every check on it."""
+    opened_event = None
+    if said.intent == "start_case" or not state.case_id:
+        role = normalise_role(next((e.get("value") for e in said.entities
+                                    if e.get("entity") == "caller_role"), None)) \
+            or infer_role(said.text)
+        if said.intent == "start_case" or said.text or role:
+            state, opened_event = open_case(state, role, said.at)
+    outcome = casestate.check_message(state, said.text, said.intent, said.confidence, said.at,
+                                      settings.timezone())
+    if opened_event:
+        outcome.events.insert(0, opened_event)
+    return outcome.state, outcome, opened_event is not None
 
 
 # --- commands -------------------------------------------------------------------------------

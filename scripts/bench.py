@@ -1,26 +1,44 @@
 #!/usr/bin/env python
-"""`make bench`: how fast the assistant answers, and what it costs in memory.
+"""`make bench`: how fast the assistant answers under load, and what it costs in memory.
 
 1. The per-message rule checks alone (red flags + deadline), in process.
-2. The whole stack over HTTP: a real Rasa server and action server on free ports with
-   stores in a temporary folder; sequential REST round trips over several conversations.
-Prints figures; asserts nothing (targets belong to people reading the figures).
+2. The whole stack: a real Rasa server and action server on free ports, stores in a
+   temporary folder (SQLite; ``--postgres`` for a throw-away PostgreSQL database), the
+   REST channel with an admin bearer token. For 1, 10 and 50 concurrent conversations,
+   each conversation sends a counsellor's scripted call (open a case, a note, a deadline,
+   "what next?"): every turn runs the per-message check and a predicted custom action,
+   both writing case notes, and Rasa saves the encrypted tracker.
+3. The floor, in the same run and at the same concurrency: the same stack answering
+   ``/restart`` over the same REST channel. Rasa reads the intent from the payload (no
+   NLU), loads and saves the tracker, and calls the per-message hook (every user message
+   does, see rasa/core/processor.py ``run_action_extract_slots``), which returns nothing
+   for a restart; the predicted action is Rasa's own ``action_restart``. So no custom
+   action does any work and nothing is written to the case notes. Also shown: the NLU
+   alone (``POST /model/parse``, the HTTP API, no tracker, no actions).
+
+Prints a table and writes it to ``results/bench-<UTC time>.md``. Asserts nothing: the
+targets (p95 at 10 conversations at most 3 x the floor; no errors at 50) are judged by
+whoever reads the figures. Timings depend on what else the machine is doing.
 """
 from __future__ import annotations
 
 import argparse
+import asyncio
 import os
+import platform
 import secrets
 import statistics
+import subprocess
 import sys
 import tempfile
+import threading
 import time
 import uuid
+from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-import requests
 import yaml
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -30,15 +48,39 @@ sys.path.insert(0, str(ROOT / "scripts"))
 MESSAGES = [c["text"] for c in yaml.safe_load(
     (ROOT / "tests" / "eval" / "red_flags.yml").read_text())["cases"]]
 
+# A counsellor's call in four turns: each conversation picks one line of each kind.
+OPENINGS = ['/start_case{"caller_role":"child"}', '/start_case{"caller_role":"parent_carer"}']
+NOTES = [
+    "14yo girl, met him on instagram, he said he was 15",
+    "boy aged 13, sent two pictures on snapchat, he is asking for money",
+    "mum says her son is really upset, the account was fake",
+    "she has blocked him but he messaged her from another account",
+]
+DEADLINES = [
+    "he gave her an hour to send more or he posts them",
+    "he said she has until 9pm tonight to pay",
+    "he wants £200 within 30 minutes or he sends them to her friends",
+    "deadline is tomorrow at 8am",
+]
+NEXT = ["what next?", "what should I do next", "next step?"]
+FLOOR_MESSAGE = "/restart"
+LEVELS = (1, 10, 50)
 
-def percentiles(samples_ms: list[float]) -> str:
-    s = sorted(samples_ms)
-    pick = lambda q: s[min(len(s) - 1, int(q * len(s)))]  # noqa: E731
-    return (f"mean {statistics.mean(s):.2f} ms, p50 {pick(0.5):.2f} ms, p95 {pick(0.95):.2f} ms, "
-            f"p99 {pick(0.99):.2f} ms, max {s[-1]:.2f} ms")
+
+def script(n: int) -> list[str]:
+    return [OPENINGS[n % len(OPENINGS)], NOTES[n % len(NOTES)],
+            DEADLINES[(n // len(NOTES)) % len(DEADLINES)], NEXT[n % len(NEXT)]]
 
 
-def bench_rules(rounds: int) -> None:
+def pct(samples: list[float], q: float) -> float:
+    """Nearest-rank percentile."""
+    s = sorted(samples)
+    return s[min(len(s) - 1, max(0, int(round(q * len(s) + 0.5)) - 1))] if s else float("nan")
+
+
+# --- rule checks in process ---------------------------------------------------------------
+
+def bench_rules(rounds: int) -> str:
     from actions import deadlines, risk
 
     tz = ZoneInfo("Europe/London")
@@ -54,21 +96,199 @@ def bench_rules(rounds: int) -> None:
             deadlines.find_deadline(text, now, tz)
             samples.append((time.perf_counter() - t0) * 1000)
     elapsed = time.perf_counter() - started
-    print(f"Rule checks, {len(samples)} messages: {percentiles(samples)}; "
-          f"{len(samples) / elapsed:.0f} messages/s on one core")
+    line = (f"Rule checks in process (red flags + deadline), {len(samples)} messages: "
+            f"p50 {pct(samples, .5):.2f} ms, p95 {pct(samples, .95):.2f} ms, "
+            f"p99 {pct(samples, .99):.2f} ms; {len(samples) / elapsed:.0f} messages/s on one core")
+    print(line, flush=True)
+    return line
 
 
-def rss_mb(pid: int) -> float:
+# --- memory -------------------------------------------------------------------------------
+
+def rss_kb(pid: int) -> int:
     try:
         for line in Path(f"/proc/{pid}/status").read_text().splitlines():
             if line.startswith("VmRSS:"):
-                return int(line.split()[1]) / 1024
+                return int(line.split()[1])
     except OSError:
         pass
-    return 0.0
+    return 0
 
 
-def bench_stack(conversations: int, turns: int) -> None:
+def descendants(pid: int) -> list[int]:
+    found, todo = [], [pid]
+    while todo:
+        p = todo.pop()
+        try:
+            children = Path(f"/proc/{p}/task/{p}/children").read_text().split()
+        except OSError:
+            children = []
+        for c in map(int, children):
+            found.append(c)
+            todo.append(c)
+    return found
+
+
+def tree_rss_mb(pid: int) -> float:
+    return sum(rss_kb(p) for p in [pid] + descendants(pid)) / 1024
+
+
+class MemoryWatch:
+    """Samples the RSS of each process tree twice a second; keeps the peak per phase."""
+
+    def __init__(self, pids: dict[str, int]) -> None:
+        self.pids = pids
+        self.peak = {name: 0.0 for name in pids}
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def now(self) -> dict[str, float]:
+        return {name: tree_rss_mb(pid) for name, pid in self.pids.items()}
+
+    def _run(self) -> None:
+        while not self._stop.wait(0.5):
+            for name, mb in self.now().items():
+                self.peak[name] = max(self.peak[name], mb)
+
+    def reset(self) -> None:
+        self.peak = self.now()
+
+    def start(self) -> "MemoryWatch":
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._stop.set()
+
+
+# --- load ---------------------------------------------------------------------------------
+
+@dataclass
+class Result:
+    name: str
+    concurrency: int
+    latencies_ms: list[float] = field(default_factory=list)
+    errors: int = 0
+    error_kinds: dict[str, int] = field(default_factory=dict)
+    elapsed_s: float = 0.0
+    memory: dict[str, float] = field(default_factory=dict)
+
+    def error(self, kind: str) -> None:
+        self.errors += 1
+        self.error_kinds[kind] = self.error_kinds.get(kind, 0) + 1
+
+    @property
+    def turns(self) -> int:
+        return len(self.latencies_ms) + self.errors
+
+    def row(self, floor: "Result | None", names: list[str]) -> str:
+        lat = self.latencies_ms
+        ratio = (f"{pct(lat, .95) / pct(floor.latencies_ms, .95):.1f}x"
+                 if floor and floor.latencies_ms and lat else "")
+        mem = " | ".join(f"{self.memory.get(n, 0):.0f}" for n in names)
+        return (f"| {self.name} | {self.concurrency} | {self.turns} | {pct(lat, .5):.0f} | "
+                f"{pct(lat, .95):.0f} | {pct(lat, .99):.0f} | {ratio} | "
+                f"{self.turns / self.elapsed_s if self.elapsed_s else 0:.1f} | {self.errors} | {mem} |")
+
+
+async def post_turn(session, url: str, payload: dict, headers: dict, result: Result,
+                    must_reply: bool) -> None:
+    import aiohttp
+
+    t0 = time.perf_counter()
+    try:
+        async with session.post(url, json=payload, headers=headers) as r:
+            body = await r.read()
+            if r.status != 200:
+                result.error(f"HTTP {r.status}")
+                return
+            import json
+
+            replies = json.loads(body) if body else None
+            if url.endswith("/webhook") and not isinstance(replies, list):
+                result.error("not a list")
+                return
+            if must_reply and not replies:
+                result.error("no reply")  # silence is how a failed custom action looks
+                return
+    except asyncio.TimeoutError:
+        result.error("timeout")
+        return
+    except aiohttp.ClientError as exc:
+        result.error(type(exc).__name__)
+        return
+    result.latencies_ms.append((time.perf_counter() - t0) * 1000)
+
+
+async def run_level(base: str, token: str, kind: str, concurrency: int, turns: int,
+                    timeout: float) -> Result:
+    """``concurrency`` workers, each running conversations one after another, until about
+    ``turns`` turns in all have been sent."""
+    import aiohttp
+
+    result = Result(kind, concurrency)
+    headers = {"Authorization": f"Bearer {token}"}
+    per_conversation = 4
+    conversations = max(concurrency, -(-turns // per_conversation))
+    queue: asyncio.Queue[int] = asyncio.Queue()
+    for n in range(conversations):
+        queue.put_nowait(n)
+    run_id = uuid.uuid4().hex[:6]
+
+    async def worker(session) -> None:
+        while True:
+            try:
+                n = queue.get_nowait()
+            except asyncio.QueueEmpty:
+                return
+            sender = f"bench-{run_id}-{kind}-{n}"
+            if kind == "case turns":
+                for text in script(n):
+                    await post_turn(session, f"{base}/webhooks/rest/webhook",
+                                    {"sender": sender, "message": text}, headers, result, True)
+            elif kind == "floor: /restart":
+                for _ in range(per_conversation):
+                    await post_turn(session, f"{base}/webhooks/rest/webhook",
+                                    {"sender": sender, "message": FLOOR_MESSAGE}, headers,
+                                    result, False)
+            else:  # NLU only
+                for text in script(n)[1:] + [NOTES[(n + 1) % len(NOTES)]]:
+                    await post_turn(session, f"{base}/model/parse", {"text": text}, headers,
+                                    result, False)
+
+    connector = aiohttp.TCPConnector(limit=concurrency + 5)
+    client_timeout = aiohttp.ClientTimeout(total=timeout)
+    async with aiohttp.ClientSession(connector=connector, timeout=client_timeout) as session:
+        started = time.perf_counter()
+        await asyncio.gather(*(worker(session) for _ in range(concurrency)))
+        result.elapsed_s = time.perf_counter() - started
+    return result
+
+
+# --- the stack ----------------------------------------------------------------------------
+
+def postgres_database() -> tuple[str, callable]:
+    """A throw-away database on the local PostgreSQL; returns its URL and a dropper."""
+    import sqlalchemy as sa
+
+    name = f"helpline_bench_{uuid.uuid4().hex[:8]}"
+    base = os.environ.get("BENCH_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
+    admin = sa.create_engine(base, isolation_level="AUTOCOMMIT", future=True)
+    with admin.connect() as c:
+        c.execute(sa.text(f'CREATE DATABASE "{name}"'))
+    url = sa.engine.make_url(base).set(database=name).render_as_string(hide_password=False)
+
+    def drop() -> None:
+        with admin.connect() as c:
+            c.execute(sa.text("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                              "WHERE datname = :n AND pid <> pg_backend_pid()"), {"n": name})
+            c.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}"'))
+        admin.dispose()
+
+    return url, drop
+
+
+def bench_stack(args: argparse.Namespace) -> tuple[list[Result], dict[str, float], str]:
     import stack as stack_module
     from cryptography.fernet import Fernet
 
@@ -79,44 +299,140 @@ def bench_stack(conversations: int, turns: int) -> None:
         "PANEL_PORT": str(stack_module.free_port()), "RASA_JWT_SECRET": secrets.token_urlsafe(32),
         "CASE_DB_URL": f"sqlite:///{tmp / 'cases.db'}", "TRACKER_DB_URL": f"sqlite:///{tmp / 'tracker.db'}",
         "CASE_NOTES_KEY": Fernet.generate_key().decode(), "AUDIT_LOG": str(tmp / "audit.log"),
+        "HELPLINE_TIMEZONE": "Europe/London", "HELPLINE_COUNTRY": "GB",
     })
+    drop = None
+    stores = "SQLite (temporary folder)"
+    if args.postgres:
+        url, drop = postgres_database()
+        env["CASE_DB_URL"] = env["TRACKER_DB_URL"] = url
+        subprocess.run([sys.executable, "-m", "actions.casenotes", "migrate"], cwd=ROOT, env=env,
+                       check=True, capture_output=True)
+        stores = "PostgreSQL (throw-away database)"
+    if args.redis:
+        env["REDIS_URL"] = args.redis
+        stores += ", Redis lock store"
     running = stack_module.Stack(env=env, log_dir=tmp / "log")
-    t0 = time.perf_counter()
-    running.start()
+    results: list[Result] = []
     try:
+        t0 = time.perf_counter()
+        print(f"Starting the stack (stores: {stores}; logs in {tmp / 'log'}) ...", flush=True)
+        running.start(panel=False)
         running.wait_ready(timeout=300)
-        print(f"Stack ready in {time.perf_counter() - t0:.1f} s (model load included)")
-        url = f"{running.rasa_url}/webhooks/rest/webhook"
-        samples = []
-        started = time.perf_counter()
-        for c in range(conversations):
-            sender = f"bench-{uuid.uuid4().hex[:8]}"
-            script = ['/start_case{"caller_role":"child"}'] + [
-                MESSAGES[(c * turns + i) % len(MESSAGES)] for i in range(turns - 1)]
-            for message in script:
-                t = time.perf_counter()
-                requests.post(url, json={"sender": sender, "message": message}, timeout=60).raise_for_status()
-                samples.append((time.perf_counter() - t) * 1000)
-        elapsed = time.perf_counter() - started
-        print(f"REST round trips, {len(samples)} messages in {conversations} conversations: "
-              f"{percentiles(samples)}; {len(samples) / elapsed:.1f} messages/s sequential")
-        names = ["action server", "Rasa server"]
-        print("Memory (RSS): " + ", ".join(f"{n} {rss_mb(p.pid):.0f} MB"
-                                           for n, p in zip(names, running.processes)))
+        print(f"Stack ready in {time.perf_counter() - t0:.1f} s (model load included)", flush=True)
+        names = ["Rasa server", "action server"]
+        watch = MemoryWatch({"Rasa server": running.processes[1].pid,
+                             "action server": running.processes[0].pid}).start()
+        idle = watch.now()
+        token = stack_module.admin_token(running.secret)
+        base = running.rasa_url
+        # warm up: first requests load lazy parts (spaCy pipeline, DB connections)
+        asyncio.run(run_level(base, token, "case turns", 1, 8, args.timeout))
+        asyncio.run(run_level(base, token, "floor: /restart", 1, 4, args.timeout))
+        kinds = ["case turns", "floor: /restart"] + ([] if args.no_nlu else ["NLU only: /model/parse"])
+        for level in args.levels:
+            for kind in kinds:
+                watch.reset()
+                print(f"  {kind:<24} {level:>3} concurrent ...", end=" ", flush=True)
+                r = asyncio.run(run_level(base, token, kind, level, args.turns, args.timeout))
+                r.memory = dict(watch.peak)
+                results.append(r)
+                print(f"{r.turns} turns in {r.elapsed_s:.1f} s, p95 {pct(r.latencies_ms, .95):.0f} ms, "
+                      f"{r.errors} errors", flush=True)
+        watch.stop()
+        return results, idle, stores
     finally:
         running.stop()
+        if drop:
+            drop()
+
+
+def table(results: list[Result], idle: dict[str, float], stores: str, rules_line: str,
+          args: argparse.Namespace) -> str:
+    names = ["Rasa server", "action server"]
+    now = datetime.now(timezone.utc)
+    load = os.getloadavg()
+    lines = [
+        f"# Benchmark {now:%Y-%m-%d %H:%M} UTC",
+        "",
+        f"Machine: {os.cpu_count()} cores, {platform.python_implementation()} "
+        f"{platform.python_version()}, load average before the run "
+        f"{args.load_before[0]:.2f}/{args.load_before[1]:.2f}/{args.load_before[2]:.2f}, "
+        f"after {load[0]:.2f}/{load[1]:.2f}/{load[2]:.2f} (other work on the machine shows up "
+        "in the figures). Stores: " + stores + ". Client: one asyncio/aiohttp process on the "
+        "same machine. Command: `make bench`"
+        + (f" ({' '.join(sys.argv[1:])})" if sys.argv[1:] else "") + ".",
+        "",
+        "- **case turns**: each conversation is a scripted call over the REST channel "
+        "(`/start_case`, a note, a deadline, \"what next?\"); every turn runs NLU, the "
+        "per-message check (red flags, deadline, case-note writes) and a predicted custom "
+        "action (more case-note writes), and Rasa saves the encrypted tracker. A turn with an "
+        "empty reply counts as an error (a failed action is silent).",
+        "- **floor: /restart**: the same stack, same channel and concurrency, answering "
+        "`/restart`: intent from the payload (no NLU), tracker loaded and saved, the "
+        "per-message hook called but doing nothing, Rasa's own `action_restart`. No custom "
+        "action does any work.",
+        "- **NLU only**: `POST /model/parse` (HTTP API): the NLU pipeline on the same texts, "
+        "no tracker, no actions.",
+        "- Latency per turn in ms (nearest-rank percentiles); throughput in turns/s; "
+        "\"p95 / floor\" is the row's p95 over the floor's p95 at the same concurrency. "
+        "Memory: peak RSS in MB of each process tree during that row.",
+        "",
+        "| workload | concurrent | turns | p50 | p95 | p99 | p95 / floor | turns/s | errors | "
+        + " | ".join(f"{n} MB" for n in names) + " |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|" + "---:|" * len(names),
+    ]
+    floors = {r.concurrency: r for r in results if r.name.startswith("floor")}
+    for r in results:
+        floor = None if r.name.startswith("floor") else floors.get(r.concurrency)
+        lines.append(r.row(floor, names))
+    errors = [f"{r.name} at {r.concurrency}: " + ", ".join(f"{k} x{v}" for k, v in r.error_kinds.items())
+              for r in results if r.errors]
+    lines += ["", "Idle memory after start: " + ", ".join(f"{n} {idle[n]:.0f} MB" for n in names) + ".",
+              rules_line + "."]
+    if errors:
+        lines.append("Errors: " + "; ".join(errors) + ".")
+    case10 = next((r for r in results if r.name == "case turns" and r.concurrency == 10), None)
+    case50 = next((r for r in results if r.name == "case turns" and r.concurrency == 50), None)
+    if case10 and 10 in floors and floors[10].latencies_ms and case10.latencies_ms:
+        ratio = pct(case10.latencies_ms, .95) / pct(floors[10].latencies_ms, .95)
+        lines.append(f"Target p95 at 10 conversations <= 3 x floor: {ratio:.1f} x "
+                     f"({'met' if ratio <= 3 else 'NOT met'}).")
+    if case50:
+        lines.append(f"Target no errors at 50 conversations: {case50.errors} errors "
+                     f"({'met' if case50.errors == 0 else 'NOT met'}).")
+    return "\n".join(lines) + "\n"
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--rounds", type=int, default=25)
-    parser.add_argument("--conversations", type=int, default=10)
-    parser.add_argument("--turns", type=int, default=10)
+    parser = argparse.ArgumentParser(description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--rounds", type=int, default=10, help="rounds of the rule-check set")
+    parser.add_argument("--turns", type=int, default=200,
+                        help="turns per row (at least 4 per concurrent conversation)")
+    parser.add_argument("--levels", type=lambda s: [int(x) for x in s.split(",")],
+                        default=list(LEVELS), help="concurrency levels, e.g. 1,10,50")
+    parser.add_argument("--timeout", type=float, default=120, help="seconds per request")
+    parser.add_argument("--postgres", action="store_true",
+                        help="case notes and tracker in a throw-away PostgreSQL database "
+                             "(BENCH_POSTGRES_URL, default postgresql://postgres@127.0.0.1:5432/postgres)")
+    parser.add_argument("--redis", metavar="URL", help="use this Redis as the lock store")
+    parser.add_argument("--no-nlu", action="store_true", help="skip the /model/parse rows")
     parser.add_argument("--rules-only", action="store_true")
+    parser.add_argument("--output", type=Path, help="default results/bench-<UTC time>.md")
     args = parser.parse_args()
-    bench_rules(args.rounds)
-    if not args.rules_only:
-        bench_stack(args.conversations, args.turns)
+    args.load_before = os.getloadavg()
+    rules_line = bench_rules(args.rounds)
+    if args.rules_only:
+        return 0
+    results, idle, stores = bench_stack(args)
+    text = table(results, idle, stores, rules_line, args)
+    out = args.output or ROOT / "results" / f"bench-{datetime.now(timezone.utc):%Y%m%d-%H%M%S}.md"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(text, encoding="utf-8")
+    print()
+    print(text)
+    print(f"Written to {out}")
     return 0
 
 

@@ -3,6 +3,7 @@
 
     python scripts/stack.py run     # what `make run` calls; Ctrl-C stops everything
     python scripts/stack.py shell   # what `make shell` calls: rasa shell + action server
+    python scripts/stack.py actions|rasa|panel   # one process in the foreground (Procfile)
 
 Also imported by the end-to-end tests, which start a stack on free ports.
 Configuration is by environment variables only (README, "Configuration").
@@ -30,6 +31,8 @@ VAR = ROOT / "var"
 BIN = Path(sys.executable).parent
 sys.path.insert(0, str(ROOT))
 
+from actions import settings  # noqa: E402  (after the path is set)
+
 
 def free_port() -> int:
     with socket.socket() as s:
@@ -56,6 +59,13 @@ def dev_secret(env: dict[str, str]) -> tuple[str, bool]:
         path.write_text(secrets.token_urlsafe(48))
         path.chmod(0o600)
     return path.read_text().strip(), True
+
+
+def check_production(env: dict[str, str]) -> None:
+    """Refuse to start a production process without its secrets and shared stores."""
+    error = settings.production_error(env)
+    if error:
+        raise SystemExit(error)
 
 
 def admin_token(secret: str, hours: int = 12) -> str:
@@ -91,11 +101,6 @@ def die_with_parent() -> None:
         pass
 
 
-class QuietHandler(http.server.SimpleHTTPRequestHandler):
-    def log_message(self, format: str, *args: object) -> None:  # no request logs
-        pass
-
-
 @dataclass
 class Stack:
     """The processes of one assistant; ports default to the environment's."""
@@ -117,7 +122,8 @@ class Stack:
         env.setdefault("SQLALCHEMY_SILENCE_UBER_WARNING", "1")
         env.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
         env.setdefault("PYTHONPATH", str(ROOT))
-        env["SANIC_HOST"] = env["ACTIONS_HOST"]
+        env["SANIC_HOST"] = env["ACTIONS_HOST"]  # the interface rasa_sdk binds
+        check_production(env)
         self.secret, self.generated_secret = dev_secret(env)
         env["RASA_JWT_SECRET"] = self.secret
 
@@ -142,26 +148,49 @@ class Stack:
         self.processes.append(proc)
         return proc
 
-    def start_actions(self) -> None:
+    def actions_command(self) -> list[str]:
+        """The action server; it binds ACTIONS_HOST (rasa_sdk reads SANIC_HOST)."""
+        # run_actions is rasa_sdk without TensorFlow/JAX loaded: ~135 MB instead of ~670 MB
+        return [sys.executable, "-m", "actions.server.run_actions", "--actions", "actions.actions",
+                "--port", self.env["ACTIONS_PORT"]]
+
+    def rasa_command(self, model: Path, port: int | str | None = None) -> list[str]:
+        """The Rasa server. actions/server/run_rasa.py adds --jwt-secret from RASA_JWT_SECRET
+        inside the process, so the secret is not on the command line (``ps`` shows those)."""
+        return [sys.executable, "-m", "actions.server.run_rasa", "run", "--enable-api",
+                "--model", str(model), "--interface", self.env["RASA_HOST"],
+                "--port", str(port or self.env["RASA_PORT"]), "--jwt-method", "HS256",
+                "--endpoints", "endpoints.yml", "--credentials", "credentials.yml",
+                "--cors", self.panel_url]
+
+    def start_actions(self) -> subprocess.Popen:
         port = int(self.env["ACTIONS_PORT"])
         if port_open(self.env["ACTIONS_HOST"], port):
             raise SystemExit(f"ERROR: port {port} is already in use; set ACTIONS_PORT to another.")
-        self._spawn("actions", [sys.executable, "-m", "rasa_sdk", "--actions", "actions.actions",
-                                "--port", str(port)])
+        return self._spawn("actions", self.actions_command())
 
-    def start_rasa(self, model: Path) -> None:
-        port = int(self.env["RASA_PORT"])
+    def start_rasa(self, model: Path, port: int | None = None,
+                   name: str = "rasa") -> subprocess.Popen:
+        port = port or int(self.env["RASA_PORT"])
         if port_open(self.env["RASA_HOST"], port):
             raise SystemExit(f"ERROR: port {port} is already in use; set RASA_PORT to another.")
-        self._spawn("rasa", [
-            str(BIN / "rasa"), "run", "--enable-api", "--model", str(model),
-            "--interface", self.env["RASA_HOST"], "--port", str(port),
-            "--jwt-secret", self.secret, "--jwt-method", "HS256",
-            "--endpoints", "endpoints.yml", "--credentials", "credentials.yml",
-            "--cors", self.panel_url])
+        return self._spawn(name, self.rasa_command(model, port))
+
+    def kill(self, proc: subprocess.Popen, sig: int = signal.SIGKILL) -> None:
+        """Stop one process (SIGKILL: a crash, as far as everything else can tell)."""
+        try:
+            os.killpg(proc.pid, sig)
+        except ProcessLookupError:
+            pass
+        proc.wait(timeout=30)
+        self.processes.remove(proc)
 
     def start_panel(self) -> None:
-        handler = functools.partial(QuietHandler, directory=str(ROOT / "webchat"))
+        import panel_server
+
+        production = self.env.get("HELPLINE_ENV", "").lower() == "production"
+        mint = None if production else functools.partial(user_token, self.secret)
+        handler = panel_server.handler(self.rasa_url, self.env["HELPLINE_TIMEZONE"], mint)
         self.panel_server = http.server.ThreadingHTTPServer(
             (self.env["RASA_HOST"], int(self.env["PANEL_PORT"])), handler)
         threading.Thread(target=self.panel_server.serve_forever, daemon=True).start()
@@ -229,9 +258,13 @@ def banner(stack: Stack) -> str:
     ]
     if stack.env.get("HELPLINE_ENV", "").lower() != "production":
         lines += ["", f"Development admin token (12 h): {admin_token(stack.secret)}"]
+        lines.insert(3, f"  Demo helpline  {stack.panel_url}/demo.html  (panel beside a mock screen)")
+        lines.append("WARNING: development mode: the side panel mints its own tokens "
+                     "(/demo/token); set HELPLINE_ENV=production to turn that off.")
         if stack.generated_secret:
             lines.append("WARNING: RASA_JWT_SECRET is not set; using a development secret "
-                         "kept in var/jwt_secret. Set it in production.")
+                         "kept in var/jwt_secret, so anyone who can read it can open any "
+                         "conversation in the side panel. Set it in production.")
     lines += ["", "Press Ctrl-C to stop everything."]
     return "\n".join(lines)
 
@@ -273,6 +306,27 @@ def run() -> int:
         print("Stopped.", flush=True)
 
 
+def foreground(name: str) -> int:
+    """One process in the foreground, for a process manager (Procfile, systemd):
+    ``stack.py actions``, ``stack.py rasa`` or ``stack.py panel``. Same commands and
+    checks as ``make run``; the process replaces this one."""
+    stack = Stack()
+    if name == "panel":
+        stack.start_panel()
+        print(f"Side panel on {stack.panel_url}/", flush=True)
+        signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+        try:
+            signal.pause()
+        except KeyboardInterrupt:
+            pass
+        return 0
+    command = stack.actions_command() if name == "actions" else stack.rasa_command(current_model())
+    sys.stdout.flush()
+    os.chdir(ROOT)
+    os.execve(command[0], command, stack.env)
+    return 1  # not reached
+
+
 def shell() -> int:
     stack = Stack()
     signal.signal(signal.SIGHUP, lambda *_: sys.exit(1))  # terminal closed: still clean up
@@ -291,4 +345,6 @@ def shell() -> int:
 
 if __name__ == "__main__":
     command = sys.argv[1] if len(sys.argv) > 1 else "run"
+    if command in ("actions", "rasa", "panel"):
+        sys.exit(foreground(command))
     sys.exit({"run": run, "shell": shell}[command]())

@@ -32,8 +32,11 @@ class Chat:
         self.id = conversation_id or f"e2e-{uuid.uuid4().hex[:10]}"
 
     def say(self, message: str) -> list[dict]:
+        from stack import admin_token
+
         r = requests.post(f"{self.stack.rasa_url}/webhooks/rest/webhook",
-                          json={"sender": self.id, "message": message}, timeout=60)
+                          json={"sender": self.id, "message": message}, timeout=60,
+                          headers={"Authorization": f"Bearer {admin_token(self.stack.secret)}"})
         r.raise_for_status()
         return r.json()
 

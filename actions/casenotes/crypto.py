@@ -124,13 +124,15 @@ def get_fernet(key: str | None = None) -> MultiFernet:
 
 
 def encrypt(text: str | None, fernet: MultiFernet | None = None) -> str | None:
+    """Encrypt any Python string. A lone UTF-16 surrogate (JSON may carry "\\ud800") is
+    kept as is ("surrogatepass"), so no text can make a write fail; valid text is UTF-8."""
     if text is None:
         return None
-    return (fernet or get_fernet()).encrypt(text.encode("utf-8")).decode("ascii")
+    return (fernet or get_fernet()).encrypt(text.encode("utf-8", "surrogatepass")).decode("ascii")
 
 
 def decrypt(token: str | None, fernet: MultiFernet | None = None) -> str | None:
     """Decrypt a token; raises :class:`cryptography.fernet.InvalidToken` for a wrong key."""
     if token is None:
         return None
-    return (fernet or get_fernet()).decrypt(token.encode("ascii")).decode("utf-8")
+    return (fernet or get_fernet()).decrypt(token.encode("ascii")).decode("utf-8", "surrogatepass")

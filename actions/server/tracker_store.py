@@ -30,8 +30,10 @@ from rasa.shared.core.domain import Domain
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import declarative_base
 
+from actions import settings
 from actions.casenotes import crypto
 from actions.casenotes.store import tracker_database_url
+from actions.server import resilience
 
 logger = logging.getLogger(__name__)
 
@@ -90,6 +92,8 @@ class EncryptedSQLTrackerStore(SQLTrackerStore):
         **kwargs: Any,
     ) -> None:
         crypto.get_fernet()  # fail at start-up, not at the first message, if no key
+        settings.require_production_settings()  # however the Rasa server was started
+        resilience.install()  # the Rasa server loads this store: failed actions speak up
         given = url or (host if host and "://" in host else None)
         parsed = make_url(tracker_database_url(given))
         for name in _URL_PARTS:
@@ -117,3 +121,6 @@ class EncryptedSQLTrackerStore(SQLTrackerStore):
         self.sessionmaker = sa.orm.session.sessionmaker(bind=self.engine)
         logger.debug("encrypted tracker store on %s",
                      engine_url.render_as_string(hide_password=True))
+        from actions.server import rasa_speedups
+
+        rasa_speedups.install()  # in the Rasa server: check action responses fast (see there)

@@ -10,6 +10,7 @@ import pytest
 
 import stack as stack_module
 from support import Chat
+from e2e.production import production_stack  # noqa: F401  (PostgreSQL + Redis, two Rasa servers)
 
 
 @pytest.fixture(scope="session")

@@ -63,6 +63,25 @@ def test_http_api_needs_a_token_and_a_user_token_sees_only_its_conversation(stac
                         timeout=10).status_code == 403
 
 
+def test_rest_channel_checks_a_token_and_a_user_token_writes_only_its_conversation(stack, chat):
+    """In development a request with no token is let through (see test_production.py for
+    production, where it is refused); a token that is sent is always checked."""
+    url = f"{stack.rasa_url}/webhooks/rest/webhook"
+    body = {"sender": chat.id, "message": '/start_case{"caller_role":"child"}'}
+
+    def post(token=None):
+        headers = {"Authorization": f"Bearer {token}"} if token else {}
+        return requests.post(url, json=body, headers=headers, timeout=60)
+
+    assert post("not-a-jwt").status_code == 401
+    assert post(stack_module.user_token("another secret", chat.id)).status_code == 401
+    assert post(stack_module.user_token(stack.secret, "someone-else")).status_code == 403
+    assert chat.slots()["case_id"] is None, "nothing refused reached the conversation"
+    own = post(stack_module.user_token(stack.secret, chat.id))
+    assert own.status_code == 200 and case_state(own.json())["caller_role"] == "child"
+    assert post().status_code == 200
+
+
 def test_bad_input_gets_a_reply_and_nothing_breaks(chat):
     chat.say('/start_case{"caller_role":"child"}')
     for message in ["", "   ", "<img src=x onerror=alert(1)>", "ｈｅｌｌｏ 🙂 \u202e", "x" * 20000]:
