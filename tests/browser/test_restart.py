@@ -2,7 +2,6 @@
 itself and the same conversation continues. Runs last: it restarts the stack's Rasa server."""
 from __future__ import annotations
 
-import os
 import re
 import signal
 
@@ -13,8 +12,9 @@ from panel_page import SELF_HARM_NOTE, open_panel, say, start_child_case, stored
 
 
 def rasa_process(stack):
+    """The running Rasa server (started as `python -m actions.server.run_rasa run ...`)."""
     return next(p for p in stack.processes
-                if p.poll() is None and any(str(a).endswith("rasa") for a in p.args[:1]))
+                if p.poll() is None and "actions.server.run_rasa" in map(str, p.args))
 
 
 def test_countdown_runs_while_rasa_restarts_and_the_case_goes_on(page, stack):
@@ -25,10 +25,7 @@ def test_countdown_runs_while_rasa_restarts_and_the_case_goes_on(page, stack):
     expect(left).to_have_text(re.compile(r"\d+ min \d\d s left$"))
     conversation = stored(page)["conversationId"]
 
-    proc = rasa_process(stack)
-    os.killpg(proc.pid, signal.SIGTERM)
-    proc.wait(timeout=60)
-    stack.processes.remove(proc)
+    stack.kill(rasa_process(stack), signal.SIGTERM)
     expect(page.locator("#status")).to_contain_text("countdown keeps running")
     shown = left.inner_text()
     expect(left).not_to_have_text(shown)  # still ticking with the server gone
