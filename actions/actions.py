@@ -33,7 +33,10 @@ ROLE_BUTTONS = [
     {"title": "Parent or carer", "payload": '/start_case{"caller_role":"parent_carer"}'},
     {"title": "Someone else (e.g. teacher)", "payload": '/start_case{"caller_role":"other"}'},
 ]
-NOTE_PREFIX = re.compile(r"^\s*(add\s+(a\s+)?note|note|log(\s+this)?|record)\s*[:\-–]?\s*", re.I)
+NOTE_PREFIX = re.compile(
+    r"^\W*(?:please\s+|pls\s+)?(?:add\s+(?:a\s+)?notes?|add\s+to\s+(?:the\s+)?notes?|make\s+a\s+note"
+    r"(?:\s+that)?|note\s+(?:down|this|it)|notes?|log(?:\s+this)?|record(?:\s+this)?|jot\s+down"
+    r"|write\s+down)(?:\s*[:\-–]|\b)\s*", re.I)
 MAX_TEXT = 5000
 LONE_SURROGATE = re.compile("[\ud800-\udfff]")  # half a UTF-16 pair, e.g. JSON "\\ud800"
 

@@ -104,6 +104,15 @@ def too_long_text(length: int) -> str:
             "It was not saved. Send it in shorter parts.")
 
 
+EMPTY_TEXT = "That message was empty, so there was nothing to check or save."
+
+
+def is_blank(text: object) -> bool:
+    """An empty or whitespace-only message: answered by the channel, never sent to the NLU
+    (the intent classifier has no features to read from it)."""
+    return isinstance(text, str) and not text.strip()
+
+
 def clean_text(text: str) -> str:
     """A lone UTF-16 surrogate (JSON "\\ud800") is not text in any encoding: Rasa cannot
     store or log it. It becomes U+FFFD, as it would be shown."""

@@ -22,7 +22,8 @@ MODELS = ROOT / "models"
 # Rasa trains on these; the rule files and modules feed the NLU through RiskFeaturizer.
 TRAINING_INPUTS = ["domain.yml", "config.yml", "data/nlu", "data/rules", "data/stories",
                    "data/risk", "actions/risk.py", "actions/deadlines.py", "actions/nlp.py",
-                   "actions/server/risk_featurizer.py"]
+                   "actions/server/risk_featurizer.py", "actions/server/commands.py",
+                   "actions/server/intent_classifier.py"]
 RASA = str(Path(sys.executable).with_name("rasa"))
 KEEP_MODELS = 3
 

@@ -207,8 +207,12 @@ class BoundSocketIOInput(SocketIOInput):
                 await sio.emit(self.bot_message_evt, {"text": settings.too_long_text(len(message))},
                                room=sid, namespace=namespace)
                 return
+            if not isinstance(message, str) or settings.is_blank(message):
+                await sio.emit(self.bot_message_evt, {"text": settings.EMPTY_TEXT},
+                               room=sid, namespace=namespace)
+                return
             await on_new_message(UserMessage(
-                settings.clean_text(message) if isinstance(message, str) else "",
+                settings.clean_text(message),
                 BoundSocketIOOutput(sio, self.bot_message_evt),
                 sender_id,
                 input_channel=self.name(),

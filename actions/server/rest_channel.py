@@ -118,6 +118,8 @@ class AuthRestInput(RestInput):
             if problem is not None:
                 return response.json({"error": problem[1]}, status=problem[0])
             collector = CollectingOutputChannel()
+            if settings.is_blank(body["message"]):
+                return response.json([{"recipient_id": sender, "text": settings.EMPTY_TEXT}])
             try:
                 await on_new_message(UserMessage(
                     settings.clean_text(body["message"]), collector, sender,

@@ -13,7 +13,9 @@ retrains the model that learned from them.
 """
 from __future__ import annotations
 
+import hashlib
 from datetime import datetime
+from pathlib import Path
 from typing import Any, Dict, List, Optional, Text, Type
 from zoneinfo import ZoneInfo
 
@@ -30,9 +32,10 @@ from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 from rasa.nlu.constants import TOKENS_NAMES
 
-from actions import deadlines, risk
+from actions import deadlines, nlp, risk
 
 UTC = ZoneInfo("UTC")
+RISK_DATA = Path(risk.__file__).resolve().parent.parent / "data" / "risk"
 
 
 def rule_features(text: str) -> list[float]:
@@ -65,6 +68,16 @@ class RiskFeaturizer(SparseFeaturizer, GraphComponent):
     def validate_config(cls, config: Dict[Text, Any]) -> None:
         if float(config.get("weight", 1.0)) <= 0:
             raise ValueError("RiskFeaturizer: weight must be positive")
+
+    @classmethod
+    def fingerprint_addon(cls, config: Dict[Text, Any]) -> Optional[str]:
+        """The rule files and modules: Rasa's training cache must not reuse features made
+        by rules that have since changed."""
+        digest = hashlib.sha256()
+        modules = [Path(module.__file__) for module in (risk, deadlines, nlp)]
+        for path in sorted(RISK_DATA.rglob("*.yml")) + modules:
+            digest.update(path.read_bytes())
+        return digest.hexdigest()
 
     @classmethod
     def create(cls, config: Dict[Text, Any], model_storage: ModelStorage, resource: Resource,

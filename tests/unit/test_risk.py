@@ -101,6 +101,17 @@ def test_ongoing_risk_not_raised_when_resolved(text):
     ("he said he'd jump off the bridge", "self_harm_risk"),
     ("its her ex bf", "offender_known"),
     ("the account is run by her step-brother", "offender_known"),
+    # warning signs without the word "suicide"
+    ("says she may as well be dead", "self_harm_risk"),
+    ("found her with a scarf tied around her neck", "self_harm_risk"),
+    ("it would be his second attempt", "self_harm_risk"),
+    ("he's sitting on the ledge outside his window", "self_harm_risk"),
+    ("she posted a goodbye message on her story", "self_harm_risk"),
+    ("he left a letter for his dad and went out", "self_harm_risk"),
+    ("she's locked herself in the toilet", "self_harm_risk"),
+    ("it's a lad she used to go out with", "offender_known"),
+    ("someone hacked her snapchat", "ongoing_risk"),
+    ("he's still on the discord server with them", "ongoing_risk"),
 ])
 def test_phrasings_beyond_the_exact_patterns(text, code):
     assert code in codes(text)
@@ -113,6 +124,10 @@ def test_phrasings_beyond_the_exact_patterns(text, code):
     ("she met him online, never in person", "offender_known"),
     ("add a note mum is deaf", "ongoing_risk"),
     ("found her through yt comments", "ongoing_risk"),
+    ("she took a selfie on the balcony", "self_harm_risk"),
+    ("she tried again to block him", "self_harm_risk"),
+    ("he attempted to call her twice", "self_harm_risk"),
+    ("no previous attempts", "self_harm_risk"),
 ])
 def test_near_misses_stay_quiet(text, code):
     assert code not in codes(text)
