@@ -112,6 +112,10 @@ def test_ongoing_risk_not_raised_when_resolved(text):
     ("it's a lad she used to go out with", "offender_known"),
     ("someone hacked her snapchat", "ongoing_risk"),
     ("he's still on the discord server with them", "ongoing_risk"),
+    ("it's her mate from the boxing club", "offender_known"),
+    ("they've got his full name and his school", "ongoing_risk"),
+    ("then he snapchatted his sister", "ongoing_risk"),
+    ("she says there's no point being alive", "self_harm_risk"),
 ])
 def test_phrasings_beyond_the_exact_patterns(text, code):
     assert code in codes(text)
@@ -128,6 +132,7 @@ def test_phrasings_beyond_the_exact_patterns(text, code):
     ("she tried again to block him", "self_harm_risk"),
     ("he attempted to call her twice", "self_harm_risk"),
     ("no previous attempts", "self_harm_risk"),
+    ("she met her friends at the park after school", "offender_known"),
 ])
 def test_near_misses_stay_quiet(text, code):
     assert code not in codes(text)
