@@ -6,6 +6,7 @@ lemmatiser (``spacy-lookups-data``). Built once, on first use.
 """
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -56,6 +57,9 @@ def token_specs(line: str, lists: dict[str, list[str]]) -> list[dict[str, Any]]:
     """Turn one pattern line into Matcher token specs (syntax in red_flags.yml)."""
     specs: list[dict[str, Any]] = []
     for part in line.split():
+        if part == "^" and not specs:  # the next word starts the message
+            specs.append({"IS_SENT_START": True, "OP": "?"})  # placeholder, merged below
+            continue
         if part == WILDCARD:  # any word but a negation ("has not got her address")
             specs.append({"OP": "?", "NORM": {"NOT_IN": sorted(negation()["cues"])}})
             continue
@@ -84,6 +88,8 @@ def token_specs(line: str, lists: dict[str, list[str]]) -> list[dict[str, Any]]:
         if optional:
             spec["OP"] = "?"
         specs.append(spec)
+    if specs and specs[0].get("IS_SENT_START") and len(specs) > 1:
+        specs = [{**specs[1], "IS_SENT_START": True}] + specs[2:]
     return specs
 
 
@@ -110,7 +116,16 @@ def negation() -> dict[str, Any]:
         cues.update(key_of(t) for t in doc if len(doc) == 1 or t.lower_ in ("n't", "not"))
     phrases = [" ".join(key_of(t) for t in get_nlp()(p)) for p in spec.get("phrases", [])]
     return {"window": int(spec.get("window", 5)), "cues": cues, "phrases": phrases,
-            "breaks": {str(b).lower() for b in spec["clause_breaks"]}}
+            "breaks": {str(b).lower() for b in spec["clause_breaks"]},
+            "question_starts": {str(w).lower() for w in spec.get("question_starts", [])},
+            "question_exempt": set(spec.get("question_exempt", [])),
+            "question_answers": {str(w).lower() for w in spec.get("question_answers", [])},
+            "after_no": re.compile(
+                r"^(?:\s*[\w']+){0,2}\s*[-:–—=,]?\s*(?:(?:she|he|they|yp|cyp|child|son|daughter)\s+"
+                r"(?:said|says|answered|replied)\s+)?"
+                rf"(?:{'|'.join(re.escape(str(w)) for w in spec.get('after_no', []))})\b"
+                rf"(?!\s*(?:{'|'.join(re.escape(str(w)) for w in spec.get('after_no_not_before', []))})\b)",
+                re.I)}
 
 
 def negated(doc: Doc, start: int) -> bool:
@@ -126,6 +141,43 @@ def negated(doc: Doc, start: int) -> bool:
         return True
     window = " ".join(key_of(t) for t in before)
     return any(f" {p} " in f" {window} " for p in neg["phrases"])
+
+
+def answered_no(doc: Doc, end: int) -> bool:
+    """The note answers the match with a no: "thoughts of hurting herself - she said no"."""
+    after = doc[end:end + 8].text if end < len(doc) else ""
+    if not after or doc[end - 1].text in ("no", "none"):
+        return False
+    after = re.split(r"[.!?;\n]| but ", after)[0]
+    dash_or_said = re.search(r"[-:–—=]|\b(said|says|answered|replied|denies|denied)\b", after)
+    return bool(dash_or_said) and bool(negation()["after_no"].match(after))
+
+
+SENTENCE_ENDS = {".", "!", "?", "\n"}
+LEADING = {"q", ":", "-", "'", '"', "“", "‘", "(", "*", "•"}
+
+
+def in_question(doc: Doc, start: int) -> bool:
+    """The match sits in a yes/no question: "did he threaten to meet her?"."""
+    first = start
+    while first > 0 and doc[first - 1].text not in SENTENCE_ENDS and "\n" not in doc[first - 1].text:
+        first -= 1
+    end = start
+    while end < len(doc) and doc[end].text not in SENTENCE_ENDS - {"?"} and doc[end].text != "?":
+        end += 1
+    if end >= len(doc) or doc[end].text != "?":
+        return False
+    answer = [t for t in doc[end + 1:end + 4] if not t.is_punct and not t.is_space]
+    if answer and answer[0].lower_ in negation()["question_answers"]:
+        return False  # "is he still messaging her? yes"
+    words = [t for t in doc[first:end] if not t.is_space]
+    starts = negation()["question_starts"]
+    for token in words[:3]:  # "q: has he...", "- did he..."
+        if token.lower_ in starts:
+            return True
+        if token.lower_ not in LEADING:
+            return False
+    return False
 
 
 def clause_of(doc: Doc, span: Span) -> str:
@@ -169,7 +221,9 @@ def detect_flags(text: str) -> list[Flag]:
         for match_id, start, end in hits:
             rule = get_nlp().vocab.strings[match_id]
             code = rule.split("#")[0]
-            if code in found or negated(doc, start):
+            if code in found or negated(doc, start) or answered_no(doc, end):
+                continue
+            if code not in negation()["question_exempt"] and in_question(doc, start):
                 continue
             found[code] = Flag(code, clause_of(doc, doc[start:end]), rule)
     return sorted(found.values(), key=lambda f: RULE_CODES.index(f.code))

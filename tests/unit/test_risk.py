@@ -116,6 +116,23 @@ def test_ongoing_risk_not_raised_when_resolved(text):
     ("they've got his full name and his school", "ongoing_risk"),
     ("then he snapchatted his sister", "ongoing_risk"),
     ("she says there's no point being alive", "self_harm_risk"),
+    # added after two more blind sets (2026-11-25): slang, hints, closeness, exposure
+    ("she keeps saying sewer slide", "self_harm_risk"),
+    ("he gave his ps5 to his cousin and said he won't be needing it", "self_harm_risk"),
+    ("googled how high the multistorey is", "self_harm_risk"),
+    ("swallowed a handful of her nan's painkillers", "self_harm_risk"),
+    ("suicidal - no plan", "self_harm_risk"),
+    ("she wnats to die", "self_harm_risk"),
+    ("stepbrother, stays every other weekend", "offender_known"),
+    ("it's one of her brother's mates", "offender_known"),
+    ("she's known him since primary", "offender_known"),
+    ("he met him at cadets a few times", "offender_known"),
+    ("the lad is in her form, sits behind her", "ongoing_risk"),
+    ("he lives three doors down", "ongoing_risk"),
+    ("she unblocked him last night", "ongoing_risk"),
+    ("paid £50 and now he wants £200", "ongoing_risk"),
+    ("made a fake insta using her name and pics", "ongoing_risk"),
+    ("is he still messaging her? yes", "ongoing_risk"),
 ])
 def test_phrasings_beyond_the_exact_patterns(text, code):
     assert code in codes(text)
@@ -133,12 +150,24 @@ def test_phrasings_beyond_the_exact_patterns(text, code):
     ("he attempted to call her twice", "self_harm_risk"),
     ("no previous attempts", "self_harm_risk"),
     ("she met her friends at the park after school", "offender_known"),
+    # a yes/no question is what the counsellor will ask, not what the child said
+    ("did he threaten to meet her?", "ongoing_risk"),
+    ("q: does she know him?", "offender_known"),
+    # answered no right after
+    ("thoughts of hurting herself - she said no", "self_harm_risk"),
+    ("asked about suicide, she said no", "self_harm_risk"),
+    ("he met him online on a gaming discord", "offender_known"),
+    ("her mum's phone number is on file", "ongoing_risk"),
+    ("she's seeing the school counsellor", "offender_known"),
+    ("the number of messages", "self_harm_risk"),
+    ("this is killing me, she said about the wait", "self_harm_risk"),
 ])
 def test_near_misses_stay_quiet(text, code):
     assert code not in codes(text)
 
 
-@pytest.mark.parametrize("name", ["red_flags.yml", "red_flags_heldout.yml"])
+@pytest.mark.parametrize("name", ["red_flags.yml", "red_flags_heldout.yml",
+                                  "red_flags_heldout2.yml", "red_flags_heldout3.yml"])
 def test_rules_alone_catch_nine_in_ten_of_each_flag_in_the_evaluation_sets(name):
     """A guard for pattern edits: the rules, without the classifier, keep their recall on
     the labelled sets of `make eval` (one of them written without sight of the patterns)."""
