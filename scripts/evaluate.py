@@ -8,6 +8,9 @@
 4. NLU: 5-fold cross-validation of the intent classifier (config.yml without the
    FallbackClassifier and the entity-only DIET), intent macro-F1, and how many right and
    wrong answers fall under the fallback threshold. Skip with --no-nlu.
+5. Whole dialogues written blind (tests/eval/dialogues_heldout.yml) through a real stack
+   over the REST channel: caller role, red flags and deadline at the end
+   (scripts/evaluate_dialogues.py). Skip with --no-dialogues.
 
 Writes var/results/eval.md and prints it.
 """
@@ -218,6 +221,7 @@ def nlu_section(folds: int) -> list[str]:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--no-nlu", action="store_true", help="skip the cross-validation")
+    parser.add_argument("--no-dialogues", action="store_true", help="skip the dialogues")
     parser.add_argument("--folds", type=int, default=5)
     args = parser.parse_args()
     logging.disable(logging.WARNING)
@@ -230,6 +234,9 @@ def main() -> int:
     lines += [""] + heldout_nlu_section()
     if not args.no_nlu:
         lines += [""] + nlu_section(args.folds)
+    if not args.no_dialogues:
+        from evaluate_dialogues import dialogue_section
+        lines += [""] + dialogue_section()
     RESULTS.mkdir(parents=True, exist_ok=True)
     (RESULTS / "eval.md").write_text("\n".join(lines) + "\n")
     print("\n".join(lines))
