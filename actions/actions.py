@@ -76,6 +76,16 @@ def entity(tracker: Tracker, name: str) -> str | None:
     return next(tracker.get_latest_entity_values(name), None)
 
 
+def case_opened_this_turn(tracker: Tracker) -> bool:
+    """The per-message check opened the case on the latest message."""
+    for event in reversed(tracker.events):
+        if event.get("event") == "user":
+            return False
+        if event.get("event") == "slot" and event.get("name") == "case_id":
+            return True
+    return False
+
+
 def is_reminder(tracker: Tracker) -> bool:
     return ((tracker.latest_message or {}).get("text") or "").startswith(EXTERNAL_PREFIX)
 
@@ -102,21 +112,35 @@ def role_words() -> dict[str, list[str]]:
         return yaml.safe_load(f)
 
 
+ROLES = ("child", "parent_carer", "other")
+
+
+def says_new_case(text: str) -> bool:
+    """The counsellor's words open a new case ("new call, mum", "next caller")."""
+    lowered = text.lower()
+    return any(re.search(rf"(?<![a-z]){re.escape(cue)}(?![a-z])", lowered)
+               for cue in role_words().get("new_case", []))
+
+
 def infer_role(text: str) -> str | None:
     """Who is on the line, from the counsellor's own words (data/caller_roles.yml)."""
     lowered = text.lower()
+    found = []  # (where the word starts, longer first, role)
     for role, words in role_words().items():
+        if role not in ROLES:
+            continue
         for word in words:
-            if re.search(rf"(?<![a-z]){re.escape(word)}(?![a-z])", lowered):
-                return role
-    return None
+            match = re.search(rf"(?<![a-z]){re.escape(word)}(?![a-z])", lowered)
+            if match:
+                found.append((match.start(), -len(word), role))
+    return min(found)[2] if found else None
 
 
 def normalise_role(value: str | None) -> str | None:
     if not value:
         return None
     value = value.strip().lower().replace("/", "_").replace(" ", "_")
-    if value in ("child", "parent_carer", "other"):
+    if value in ROLES:
         return value
     return infer_role(value.replace("_", " "))
 
@@ -348,11 +372,13 @@ def not_yet_recorded(case_id: str | None, events: list[dict[str, Any]]) -> list[
 def check_said(state: CaseState, said: Said) -> tuple[CaseState, casestate.Outcome, bool]:
     """Open a case if this message starts one, then run every check on it."""
     opened_event = None
-    if said.intent == "start_case" or not state.case_id:
+    # Over an open case, only a button (no text) or words that say so start a new one.
+    new_case = said.intent == "start_case" and (not said.text or says_new_case(said.text))
+    if new_case or not state.case_id:
         role = normalise_role(next((e.get("value") for e in said.entities
                                     if e.get("entity") == "caller_role"), None)) \
             or infer_role(said.text)
-        if said.intent == "start_case" or said.text or role:
+        if new_case or said.text or role:
             state, opened_event = open_case(state, role, said.at)
     outcome = casestate.check_message(state, said.text, said.intent, said.confidence, said.at,
                                       settings.timezone())
@@ -391,6 +417,9 @@ class ActionStartCase(CaseAction):
         return "action_start_case"
 
     def respond(self, dispatcher, tracker, state, now, notes):
+        if state.case_id and latest_text(tracker) and not case_opened_this_turn(tracker):
+            # Heard as a new call, but the words do not say so: a note on the open case.
+            return ActionNextStep().respond(dispatcher, tracker, state, now, notes)
         first = guidance.stages(state.path_role)[0]
         who = {"child": "a young person", "parent_carer": "a parent or carer",
                "other": "someone worried about a child"}.get(state.caller_role or "", None)

@@ -77,6 +77,10 @@ def patterns() -> dict[str, re.Pattern[str]]:
         "revision": phrase("revisions"),
         "not_before": re.compile(rf"(?<![\w])({alternation(w['not_deadline_before'])})\s+(?:at\s+|around\s+|about\s+)?$", re.I),
         "sent_before": re.compile(rf"(?<![\w])({alternation(w['sent_at_before'])})\b.{{0,25}}\bat\s+$", re.I),
+        "elapsed": re.compile(
+            rf"(?:(?<![\w])(?:{alternation(w.get('elapsed_before') or [])})"
+            rf"|(?:\b(?:not|never|hasnt|havent|hadnt|didnt|doesnt|dont|wont|isnt|wasnt|cant)|n[’']t)\b[^,.;:!?]*\b(?:{alternation(w.get('elapsed_after_not') or [])}))"
+            rf"\s+(?:a\s+|an\s+)?$", re.I),
         "weekday": re.compile(rf"(?<![\w])(next\s+)?({alternation(list(w['weekdays']))})(?![\w])", re.I),
     }
 
@@ -114,6 +118,8 @@ def durations(text: str, now: datetime) -> list[Candidate]:
     for m in patterns()["duration"].finditer(text):
         if m.group("ago") or any(c.start <= m.start() < c.start + len(c.said) for c in found):
             continue
+        if patterns()["elapsed"].search(text[max(0, m.start() - 80):m.start()]):
+            continue  # "crying for 2 hours", "hasn't eaten in 3 days": time gone by
         half = 0.5 if (m.group("half") or m.group("half1")) else 0
         amount = to_number(m.group("num") or m.group("word")) + half
         unit = unit_of(m.group("unit"))
@@ -137,6 +143,8 @@ def day_offset(text: str, today_date: date) -> int | None:
     lowered = text.lower()
     if "tomorrow" in lowered:
         return 1
+    if "yesterday" in lowered:  # "by 8pm yesterday": it has passed
+        return -1
     for m in re.finditer(r"\b([0-3]?\d)(?:st|nd|rd|th)(?:\s+(?:of\s+)?([a-z]{3})[a-z]*)?\b", lowered):
         if re.search(r"(birthday|born|dob|bday|since|from)\W+$", lowered[:m.start()]):
             continue
@@ -232,6 +240,16 @@ def sent_at(text: str, duration: Candidate, now: datetime, tz: ZoneInfo) -> date
     """When the offender's message came, if the note says ("messaged at 6 saying she had
     2 hours", "he gave him an hour at 5:15"): the latest such moment not after now."""
     local_now = now.astimezone(tz)
+    # "gave him 30 mins, that was 10 mins ago"
+    after = text[duration.start + len(duration.said):][:60]
+    said_ago = re.match(r"[^.;!?]{0,25}?\b(?:that|which|this|it)\s+was\s+(?:about\s+|around\s+)?", after, re.I)
+    if said_ago:
+        m = patterns()["duration"].match(after, said_ago.end())
+        if m and m.group("ago"):
+            amount = to_number(m.group("num") or m.group("word"))
+            unit = unit_of(m.group("unit"))
+            return now - {"minutes": timedelta(minutes=amount), "hours": timedelta(hours=amount),
+                          "days": timedelta(days=amount)}[unit]
     for m in patterns()["clock"].finditer(text):
         before = text[max(0, m.start() - 40):m.start()]
         right_after = m.start() - (duration.start + len(duration.said)) in range(0, 5) \
@@ -335,6 +353,8 @@ def find_deadline(text: str, now: datetime, tz: ZoneInfo,
             found.append(Candidate(anchor + (d.at - now), d.said, d.start, d.kind) if anchor else d)
     if cue:
         found += clocks(text, now, tz, bare=awaiting_time or correction)
+    # "by 11 tonight, not an hour": the time said not to be it is not it
+    found = [c for c in found if not re.search(r"\b(?:not|n't)\s+$", text[:c.start], re.I)]
     if found:
         chosen = pick(found, text)
         at = chosen.at.astimezone(tz)

@@ -120,6 +120,9 @@ def negation() -> dict[str, Any]:
             "question_starts": {str(w).lower() for w in spec.get("question_starts", [])},
             "question_exempt": set(spec.get("question_exempt", [])),
             "question_answers": {str(w).lower() for w in spec.get("question_answers", [])},
+            "caller_after": re.compile(
+                rf"^\s*(?:{'|'.join(re.escape(str(w)) for w in spec.get('caller_after', []))})\b",
+                re.I),
             "after_no": re.compile(
                 r"^(?:\s*[\w']+){0,2}\s*[-:–—=,]?\s*(?:(?:she|he|they|yp|cyp|child|son|daughter)\s+"
                 r"(?:said|says|answered|replied)\s+)?"
@@ -151,6 +154,11 @@ def answered_no(doc: Doc, end: int) -> bool:
     after = re.split(r"[.!?;\n]| but ", after)[0]
     dash_or_said = re.search(r"[-:–—=]|\b(said|says|answered|replied|denies|denied)\b", after)
     return bool(dash_or_said) and bool(negation()["after_no"].match(after))
+
+
+def is_caller(doc: Doc, end: int) -> bool:
+    """The relation just matched is the one calling: "teacher calling about a pupil"."""
+    return end < len(doc) and bool(negation()["caller_after"].match(doc[end:end + 5].text))
 
 
 SENTENCE_ENDS = {".", "!", "?", "\n"}
@@ -222,6 +230,8 @@ def detect_flags(text: str) -> list[Flag]:
             rule = get_nlp().vocab.strings[match_id]
             code = rule.split("#")[0]
             if code in found or negated(doc, start) or answered_no(doc, end):
+                continue
+            if code == "offender_known" and is_caller(doc, end):
                 continue
             if code not in negation()["question_exempt"] and in_question(doc, start):
                 continue

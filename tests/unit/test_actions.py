@@ -76,6 +76,37 @@ async def test_parent_in_own_words_opens_a_parent_case():
     assert slots["caller_role"] == "parent_carer"
 
 
+@pytest.mark.parametrize("text, role", [
+    ("caller is the older sister (19) of a 14yo boy", "other"),  # the caller is said first
+    ("14yo girl, her mum knows", "child"),
+    ("mum of a 13yo girl", "parent_carer"),
+    ("teacher calling about a year 10 pupil", "other"),
+    ("lad, 15, on the line", "child"),
+    ("new cal, gril 14", "child"),  # typed in a hurry
+])
+def test_who_is_calling_is_read_from_the_first_words_that_say_it(text, role):
+    assert A.infer_role(text) == role
+
+
+async def test_a_message_misheard_as_a_new_call_keeps_the_open_case_and_its_flags():
+    slots = await open_case("parent_carer")
+    _, _, slots = await run(A.ActionCheckEveryMessage(), "son told dad 'theres no point being here'",
+                            slots=slots)
+    assert slots["red_flags"] == ["self_harm_risk"]
+    text = "dad has son's phone, msgs still coming in"
+    _, _, after = await run(A.ActionCheckEveryMessage(), text, "start_case", confidence=0.56,
+                            slots=slots)
+    assert after["case_id"] == slots["case_id"] and "self_harm_risk" in after["red_flags"]
+    messages, _, _ = await run(A.ActionStartCase(), text, "start_case", slots=after)
+    assert not any("New case opened" in t for t in texts(messages))
+    events = A.case_store().events(slots["case_id"])
+    assert any(e["kind"] == "note" and e.get("text") == text for e in events)
+    # words that say so open a new case
+    _, _, fresh = await run(A.ActionCheckEveryMessage(), "new call, mum re her son 14",
+                            "start_case", slots=after)
+    assert fresh["case_id"] != slots["case_id"] and fresh["red_flags"] == []
+
+
 async def test_red_flag_is_announced_first_with_its_words_and_escalation_step():
     slots = await open_case()
     messages, _, after = await run(A.ActionCheckEveryMessage(),

@@ -113,6 +113,11 @@ def test_clock_times_in_words_weekdays_and_dates(text, expected):
     # the time the call started is not the deadline
     ("call started 18:20, yp 15 (birthday 3rd march), he's given her till 10 to pay",
      "2026-11-24T22:00:00+00:00"),
+    # ... or how long ago it came
+    ("gave him 30 mins, that was 10 mins ago", "2026-11-24T18:50:00+00:00"),
+    # the time said not to be it
+    ("sorry correction, daughter says it was 'by 11 tonight' not an hour",
+     "2026-11-24T23:00:00+00:00"),
 ])
 def test_revisions_message_times_and_other_times_in_the_note(text, expected):
     assert find_deadline(text, NOW, LONDON).at.isoformat() == expected
@@ -126,6 +131,9 @@ def test_revisions_message_times_and_other_times_in_the_note(text, expected):
     ("he wants the money asap", "ambiguous"),
     ("offender messaged 'no rush'", "withdrawn"),
     ("he's dropped the 9pm deadline", "withdrawn"),
+    ("wanted £500 in gift cards by 8pm yesterday", "passed"),
+    ("wants more 'before sunday' or he shows her cousin", "ambiguous"),
+    ("son paid at 7pm, they said deal done, deadline off", "withdrawn"),
 ])
 def test_more_statuses(text, status):
     assert find_deadline(text, NOW, LONDON).status == status
@@ -135,6 +143,10 @@ def test_more_statuses(text, status):
     "she's got a football match at 10 tomorrow",
     "no deadline mentioned, he just keeps asking for money",
     "she is 15, birthday on the 30th",
+    # time gone by, not time left
+    "she hasn't left her room in 3 days",
+    "he's sent 40 messages in the last 2 hours",
+    "she's been crying for 2 hours",
 ])
 def test_more_times_that_are_not_deadlines(text):
     assert find_deadline(text, NOW, LONDON) is None

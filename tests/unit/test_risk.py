@@ -93,6 +93,23 @@ def test_ongoing_risk_not_raised_when_resolved(text):
 @pytest.mark.parametrize("text, code", [
     # word lists stand inside alternatives: "keeps" + any contact verb
     ("he keeps ringing her from withheld numbers", "ongoing_risk"),
+    # the offender named after what he has, the relation after a few words
+    ("the person who has his pics is his mum's boyfriend", "offender_known"),
+    ("its his older step-brother who has the pics", "offender_known"),
+    # threats to come in person, living together
+    ("he'll come and meet her after school and sort it out in person", "ongoing_risk"),
+    ("says he'll come and find her at the bus stop", "ongoing_risk"),
+    ("they live together", "ongoing_risk"),
+    ("she's got a lesson with him tomorrow", "ongoing_risk"),
+    # wishing not to exist, with or without the apostrophe
+    ("told his sister he wishes he wasnt here anymore", "self_harm_risk"),
+    ("she wishes she wasn't alive", "self_harm_risk"),
+    ("he said he wished he'd never been born", "self_harm_risk"),
+    # a pupil in another year, images going round, the offender at home
+    ("a boy in yr 10 has a nude of the girl", "offender_known"),
+    ("he's been showing it round on his phone", "ongoing_risk"),
+    ("he'll put it in the group chat unless she sends another one", "ongoing_risk"),
+    ("mum's boyfriend lives with them", "ongoing_risk"),
     ("they're dming his sister now", "ongoing_risk"),
     ("she's still in the group chat with him", "ongoing_risk"),
     ("mentions cutting", "self_harm_risk"),
@@ -161,6 +178,15 @@ def test_phrasings_beyond_the_exact_patterns(text, code):
     ("she's seeing the school counsellor", "offender_known"),
     ("the number of messages", "self_harm_risk"),
     ("this is killing me, she said about the wait", "self_harm_risk"),
+    # the people helping the child, and the counsellor's own call
+    ("add note: sister will stay with him tonight", "ongoing_risk"),
+    ("his dad's going to sit with him tonight", "ongoing_risk"),
+    ("yp agreed to stay on the line while we talk", "ongoing_risk"),
+    # a relation named as the caller is not the offender
+    ("teacher calling about a year 10 pupil", "offender_known"),
+    ("her aunt is on the line about her niece, 14", "offender_known"),
+    ("she lives with her mum and dad", "ongoing_risk"),
+    ("she wants to be here for her sister", "self_harm_risk"),
 ])
 def test_near_misses_stay_quiet(text, code):
     assert code not in codes(text)
