@@ -125,6 +125,13 @@ def says_new_case(text: str) -> bool:
 def infer_role(text: str) -> str | None:
     """Who is on the line, from the counsellor's own words (data/caller_roles.yml)."""
     lowered = text.lower()
+    named = re.search(r"\bcaller\s+(?:is|'s|=|:)\s*(?:the\s+|a\s+|an\s+|their\s+)?"
+                      r"(?:(?:yp|cyp|child|young person|girl|boy)'?s\s+)?", lowered)
+    if named and named.end() < len(lowered):  # "caller is the yp's older brother"
+        lowered = lowered[named.end():]
+    for word in role_words().get("always_parent_carer", []):  # "uncle, her legal guardian"
+        if re.search(rf"(?<![a-z]){re.escape(word)}(?![a-z])", lowered):
+            return "parent_carer"
     found = []  # (where the word starts, longer first, role)
     for role, words in role_words().items():
         if role not in ROLES:
@@ -375,9 +382,10 @@ def check_said(state: CaseState, said: Said) -> tuple[CaseState, casestate.Outco
     # Over an open case, only a button (no text) or words that say so start a new one.
     new_case = said.intent == "start_case" and (not said.text or says_new_case(said.text))
     if new_case or not state.case_id:
-        role = normalise_role(next((e.get("value") for e in said.entities
-                                    if e.get("entity") == "caller_role"), None)) \
-            or infer_role(said.text)
+        # The counsellor's own words first (the first word that says who is calling); the
+        # classifier's entity for a button's payload or words the lists lack.
+        role = infer_role(said.text) or normalise_role(
+            next((e.get("value") for e in said.entities if e.get("entity") == "caller_role"), None))
         if new_case or said.text or role:
             state, opened_event = open_case(state, role, said.at)
     outcome = casestate.check_message(state, said.text, said.intent, said.confidence, said.at,

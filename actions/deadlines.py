@@ -81,6 +81,11 @@ def patterns() -> dict[str, re.Pattern[str]]:
             rf"(?:(?<![\w])(?:{alternation(w.get('elapsed_before') or [])})"
             rf"|(?:\b(?:not|never|hasnt|havent|hadnt|didnt|doesnt|dont|wont|isnt|wasnt|cant)|n[’']t)\b[^,.;:!?]*\b(?:{alternation(w.get('elapsed_after_not') or [])}))"
             rf"\s+(?:a\s+|an\s+)?$", re.I),
+        "not_vague": re.compile(
+            rf"(?<![\w])({alternation((w.get('not_vague_before') or []) + w['not_deadline_before'])})"
+            r"\s+(?:(?:at\s+|around\s+|about\s+)?\d{1,2}(?:[:.]\d\d)?\s*(?:am|pm)?\s+)?$", re.I),
+        "past_day": re.compile(rf"(?<![\w])({alternation(w.get('past_days') or [])})(?![\w])", re.I),
+        "now_word": re.compile(rf"(?<![\w])({alternation(w.get('now_words') or [])})(?![\w])", re.I),
         "weekday": re.compile(rf"(?<![\w])(next\s+)?({alternation(list(w['weekdays']))})(?![\w])", re.I),
     }
 
@@ -143,7 +148,7 @@ def day_offset(text: str, today_date: date) -> int | None:
     lowered = text.lower()
     if "tomorrow" in lowered:
         return 1
-    if "yesterday" in lowered:  # "by 8pm yesterday": it has passed
+    if "yesterday" in lowered or "last night" in lowered:  # "by 8pm yesterday": passed
         return -1
     for m in re.finditer(r"\b([0-3]?\d)(?:st|nd|rd|th)(?:\s+(?:of\s+)?([a-z]{3})[a-z]*)?\b", lowered):
         if re.search(r"(birthday|born|dob|bday|since|from)\W+$", lowered[:m.start()]):
@@ -172,6 +177,10 @@ def day_offset(text: str, today_date: date) -> int | None:
         return 0
     return None
 
+
+# A vague time that starts with one of these is a deadline even right after "said":
+# "he said before school tomorrow", but not "she said tonight 'i should just ...'".
+DEADLINE_WORDS = {"by", "before", "till", "til", "until", "after", "in", "within", "end", "first"}
 
 MONTHS = {m: n for n, m in enumerate(
     ["jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"], 1)}
@@ -242,7 +251,8 @@ def sent_at(text: str, duration: Candidate, now: datetime, tz: ZoneInfo) -> date
     local_now = now.astimezone(tz)
     # "gave him 30 mins, that was 10 mins ago"
     after = text[duration.start + len(duration.said):][:60]
-    said_ago = re.match(r"[^.;!?]{0,25}?\b(?:that|which|this|it)\s+was\s+(?:about\s+|around\s+)?", after, re.I)
+    said_ago = re.match(r"[^.;!?]{0,25}?\b(?:that|which|this|it)\s+was\s+(?:about\s+|around\s+)?", after, re.I) \
+        or re.match(r"[\s'\"’”)]*(?:from now[\s'\"’”]*)?(?:about\s+|around\s+|roughly\s+)?", after, re.I)
     if said_ago:
         m = patterns()["duration"].match(after, said_ago.end())
         if m and m.group("ago"):
@@ -250,6 +260,10 @@ def sent_at(text: str, duration: Candidate, now: datetime, tz: ZoneInfo) -> date
             unit = unit_of(m.group("unit"))
             return now - {"minutes": timedelta(minutes=amount), "hours": timedelta(hours=amount),
                           "days": timedelta(days=amount)}[unit]
+    earlier_day = [m for m in patterns()["past_day"].finditer(text[:duration.start])
+                   if duration.start - m.end() < 120]
+    if earlier_day and not patterns()["now_word"].search(text, earlier_day[-1].end(), duration.start):
+        return now - timedelta(days=1)  # "on sat night ... within 30 mins": long gone
     for m in patterns()["clock"].finditer(text):
         before = text[max(0, m.start() - 40):m.start()]
         right_after = m.start() - (duration.start + len(duration.said)) in range(0, 5) \
@@ -360,7 +374,9 @@ def find_deadline(text: str, now: datetime, tz: ZoneInfo,
         at = chosen.at.astimezone(tz)
         status = "set" if at > now else "passed"
         return Deadline(status, at, chosen.said, correction)
-    vague = p["ambiguous"].search(text)
+    vague = next((v for v in p["ambiguous"].finditer(text)
+                  if v.group(0).split()[0].lower() in DEADLINE_WORDS
+                  or not p["not_vague"].search(text[:v.start()])), None)
     if vague and cue:
         # keep the day that goes with it: "before school tomorrow"
         tail = re.match(r"\s+(tomorrow|tonight|today|this \w+|on \w+day)\b", text[vague.end():], re.I)

@@ -117,6 +117,7 @@ def negation() -> dict[str, Any]:
     phrases = [" ".join(key_of(t) for t in get_nlp()(p)) for p in spec.get("phrases", [])]
     return {"window": int(spec.get("window", 5)), "cues": cues, "phrases": phrases,
             "breaks": {str(b).lower() for b in spec["clause_breaks"]},
+            "conditions": {str(w).lower() for w in spec.get("conditions", [])},
             "question_starts": {str(w).lower() for w in spec.get("question_starts", [])},
             "question_exempt": set(spec.get("question_exempt", [])),
             "question_answers": {str(w).lower() for w in spec.get("question_answers", [])},
@@ -124,8 +125,8 @@ def negation() -> dict[str, Any]:
                 rf"^\s*(?:{'|'.join(re.escape(str(w)) for w in spec.get('caller_after', []))})\b",
                 re.I),
             "after_no": re.compile(
-                r"^(?:\s*[\w']+){0,2}\s*[-:–—=,]?\s*(?:(?:she|he|they|yp|cyp|child|son|daughter)\s+"
-                r"(?:said|says|answered|replied)\s+)?"
+                r"^(?:\s*[\w'/]+){0,3}\s*[-:–—=,]?\s*(?:(?:(?:she|he|they|yp|cyp|child|son|daughter|lad|"
+                r"boy|girl|pupil|student|niece|nephew)\s+)?(?:said|says|answered|replied)\s+)?"
                 rf"(?:{'|'.join(re.escape(str(w)) for w in spec.get('after_no', []))})\b"
                 rf"(?!\s*(?:{'|'.join(re.escape(str(w)) for w in spec.get('after_no_not_before', []))})\b)",
                 re.I)}
@@ -140,8 +141,10 @@ def negated(doc: Doc, start: int) -> bool:
             break
         before.insert(0, token)
     before = before[-neg["window"]:]
-    if any(key_of(t) in neg["cues"] for t in before):
-        return True
+    for n, token in enumerate(before):
+        if key_of(token) in neg["cues"] and not any(
+                t.lower_ in neg["conditions"] for t in before[max(0, n - 3):n]):
+            return True
     window = " ".join(key_of(t) for t in before)
     return any(f" {p} " in f" {window} " for p in neg["phrases"])
 
@@ -218,13 +221,22 @@ def chunks(text: str) -> Iterator[str]:
         start = max(end - OVERLAP, start + 1)
 
 
+QUOTE_MARK = re.compile(r"(?<![\w])['‘’\"“”`]+|['‘’\"“”`]+(?![\w])")
+
+
+def unquoted(text: str) -> str:
+    """Without the quote marks around the child's words, so "he'll 'find her irl'" matches
+    like the words themselves; apostrophes inside words stay."""
+    return QUOTE_MARK.sub("", text)
+
+
 def detect_flags(text: str) -> list[Flag]:
     """Red flags the rules find in one message: at most one per code, in order."""
     if not text or not text.strip():
         return []
     found: dict[str, Flag] = {}
     for piece in chunks(text):
-        doc = get_nlp()(piece)
+        doc = get_nlp()(unquoted(piece))
         hits = sorted(matcher()(doc), key=lambda h: (h[1], -(h[2] - h[1])))
         for match_id, start, end in hits:
             rule = get_nlp().vocab.strings[match_id]

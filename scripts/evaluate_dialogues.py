@@ -32,8 +32,12 @@ EVAL = ROOT / "tests" / "eval"
 DIALOGUE_SETS = {
     "dialogues_heldout.yml": "33 dialogues written blind by a helper session; first run: "
                              "caller role 30, red flags 21, deadline 33, all three 19",
-    "dialogues_heldout2.yml": "30 dialogues written blind by another helper session, run "
-                              "first after the fixes from the first set",
+    "dialogues_heldout2.yml": "30 dialogues written blind by another helper session; first "
+                              "run (after the fixes from the first set): caller role 26, red "
+                              "flags 18, deadline 27, all three 14",
+    "dialogues_heldout3.yml": "30 dialogues written blind by a third helper session, told "
+                              "the cumulative red-flag contract; first run after the fixes "
+                              "from the first two sets and red-flag set 4",
 }
 TOLERANCE = timedelta(minutes=2)
 

@@ -83,6 +83,9 @@ async def test_parent_in_own_words_opens_a_parent_case():
     ("teacher calling about a year 10 pupil", "other"),
     ("lad, 15, on the line", "child"),
     ("new cal, gril 14", "child"),  # typed in a hurry
+    ("caller is the yp's older brother, 19, calling for his sister", "other"),
+    ("caller is her uncle - hes her legal guardian", "parent_carer"),
+    ("aunt on the phone, her niece is 12", "other"),
 ])
 def test_who_is_calling_is_read_from_the_first_words_that_say_it(text, role):
     assert A.infer_role(text) == role

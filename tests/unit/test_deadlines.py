@@ -115,6 +115,8 @@ def test_clock_times_in_words_weekdays_and_dates(text, expected):
      "2026-11-24T22:00:00+00:00"),
     # ... or how long ago it came
     ("gave him 30 mins, that was 10 mins ago", "2026-11-24T18:50:00+00:00"),
+    ("they gave him 'an hour from now' about 10 mins ago", "2026-11-24T19:20:00+00:00"),
+    ("update: they now say 8pm", "2026-11-24T20:00:00+00:00"),
     # the time said not to be it
     ("sorry correction, daughter says it was 'by 11 tonight' not an hour",
      "2026-11-24T23:00:00+00:00"),
@@ -134,6 +136,12 @@ def test_revisions_message_times_and_other_times_in_the_note(text, expected):
     ("wanted £500 in gift cards by 8pm yesterday", "passed"),
     ("wants more 'before sunday' or he shows her cousin", "ambiguous"),
     ("son paid at 7pm, they said deal done, deadline off", "withdrawn"),
+    # an earlier day's demand has long gone; "last night" is yesterday
+    ("on sat night someone got a vid of him, then demanded £100 within 30 mins", "passed"),
+    ("they wanted the rest by 8pm last night", "passed"),
+    ("new msg says 'forget 11, take your time, but i want them'", "withdrawn"),
+    ("he'll show the other lads at youth group on sunday if she doesnt send more", "ambiguous"),
+    ("they just messaged again: 'you have 20 minutes'", "set"),
 ])
 def test_more_statuses(text, status):
     assert find_deadline(text, NOW, LONDON).status == status
@@ -147,6 +155,9 @@ def test_more_statuses(text, status):
     "she hasn't left her room in 3 days",
     "he's sent 40 messages in the last 2 hours",
     "she's been crying for 2 hours",
+    # when something was said or will happen, not a deadline
+    "carer says he said tonight 'i should just kill myself'",
+    "hes at work now, due home at 7 tonight",
 ])
 def test_more_times_that_are_not_deadlines(text):
     assert find_deadline(text, NOW, LONDON) is None

@@ -110,6 +110,25 @@ def test_ongoing_risk_not_raised_when_resolved(text):
     ("he's been showing it round on his phone", "ongoing_risk"),
     ("he'll put it in the group chat unless she sends another one", "ongoing_risk"),
     ("mum's boyfriend lives with them", "ongoing_risk"),
+    # "sh" as counsellors write it; not being missed; means put by
+    ("sh last night, first time in ages", "self_harm_risk"),
+    ("'no one would even notice if i was gone tbh'", "self_harm_risk"),
+    ("pills stashed in her sock drawer", "self_harm_risk"),
+    ("she feels 'dirty and broken'", "self_harm_risk"),
+    # the child's words in quotes match like any words
+    ("said he'll 'find her irl'", "ongoing_risk"),
+    # a negation in a condition does not undo the threat
+    ("if she doesn't send more he'll come and meet her after school", "ongoing_risk"),
+    # the offender's age after the relation; in the house now; images going round
+    ("her cousin, 18, screen recorded the facetime", "offender_known"),
+    ("stepdad took the photos, hes downstairs now", "ongoing_risk"),
+    ("heard the images got passed round at a party", "ongoing_risk"),
+    ("yp says 'i just want it all to end, i cant face anyone'", "self_harm_risk"),
+    ("gran found fresh marks on her wrists last night", "self_harm_risk"),
+    ("her stepdad has been making her send pics", "offender_known"),
+    ("says the man next door has been messaging her", "offender_known"),
+    ("his ex-gf has been showing his nudes to her friends", "offender_known"),
+    ("he still lives at her house", "ongoing_risk"),
     ("they're dming his sister now", "ongoing_risk"),
     ("she's still in the group chat with him", "ongoing_risk"),
     ("mentions cutting", "self_harm_risk"),
@@ -187,13 +206,21 @@ def test_phrasings_beyond_the_exact_patterns(text, code):
     ("her aunt is on the line about her niece, 14", "offender_known"),
     ("she lives with her mum and dad", "ongoing_risk"),
     ("she wants to be here for her sister", "self_harm_risk"),
+    ("denies sh, says she's ok", "self_harm_risk"),
+    ("mum, 45, is calling about her son", "offender_known"),
+    ("asked directly about suicide/self harm - says no, feels stupid", "self_harm_risk"),
+    ("worker asked about self harm, lad said no", "self_harm_risk"),
+    ("mums brother is a police officer, hes helping her make the report", "offender_known"),
+    ("daughter sent pics to someone on snap last month", "ongoing_risk"),
+    ("someone posted a pic after she refused to send more", "ongoing_risk"),
 ])
 def test_near_misses_stay_quiet(text, code):
     assert code not in codes(text)
 
 
 @pytest.mark.parametrize("name", ["red_flags.yml", "red_flags_heldout.yml",
-                                  "red_flags_heldout2.yml", "red_flags_heldout3.yml"])
+                                  "red_flags_heldout2.yml", "red_flags_heldout3.yml",
+                                  "red_flags_heldout4.yml"])
 def test_rules_alone_catch_nine_in_ten_of_each_flag_in_the_evaluation_sets(name):
     """A guard for pattern edits: the rules, without the classifier, keep their recall on
     the labelled sets of `make eval` (one of them written without sight of the patterns)."""
