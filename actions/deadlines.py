@@ -180,11 +180,16 @@ def day_offset(text: str, today_date: date) -> int | None:
 
 # A vague time that starts with one of these is a deadline even right after "said":
 # "he said before school tomorrow", but not "she said tonight 'i should just ...'".
+BARE_DAY_WORDS = {"tonight", "tomorrow", "today", "this", "right", "straight"}
 DEADLINE_WORDS = {"by", "before", "till", "til", "until", "after", "in", "within", "end", "first"}
 
 MONTHS = {m: n for n, m in enumerate(
     ["jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"], 1)}
 BARE_BEFORE = re.compile(r"(\b(till|til|until|untill|by|at|before|for|said|says|saying)|(changed|moved|brought|pushed|put)\s+(it\s+)?(forward\s+|back\s+)?to)\s*$", re.I)
+NOT_A_TIME_AFTER = re.compile(
+    r"\s*-?\s*(?:days?|weeks?|months?|years?|yrs?|hours?|hrs?|mins?|minutes?|secs?|seconds?|"
+    r"yo|y/o|pics?|photos?|videos?|vids?|times?|messages?|msgs?|people|ppl|followers|quid|"
+    r"pounds?|dollars?|%)(?![\w])", re.I)
 BARE_AFTER = re.compile(r"^\s*(tonight|tomorrow|today|this evening|o'?clock)\b", re.I)
 
 
@@ -196,6 +201,8 @@ def clocks(text: str, now: datetime, tz: ZoneInfo, bare: bool) -> list[Candidate
         if patterns()["not_before"].search(text[max(0, m.start() - 30):m.start()]):
             continue  # "the call started 18:20"
         word = (m.group("word") or "").lower()
+        if not word and NOT_A_TIME_AFTER.match(text, m.end()):
+            continue  # "10 mins ago", "3 days", "15 yo": a number, not a time
         if word:
             hour, minute, ampm = (0 if word == "midnight" else 12), 0, None
         else:
@@ -374,9 +381,19 @@ def find_deadline(text: str, now: datetime, tz: ZoneInfo,
         at = chosen.at.astimezone(tz)
         status = "set" if at > now else "passed"
         return Deadline(status, at, chosen.said, correction)
-    vague = next((v for v in p["ambiguous"].finditer(text)
-                  if v.group(0).split()[0].lower() in DEADLINE_WORDS
-                  or not p["not_vague"].search(text[:v.start()])), None)
+    def deadline_like(v: re.Match) -> bool:
+        if v.group(0).split()[0].lower() in DEADLINE_WORDS:  # "before school tomorrow"
+            return True
+        if p["not_vague"].search(text[:v.start()]):  # "said tonight '...'"
+            return False
+        # a bare "tonight" needs its own cue in its clause: "he wants it tonight", not
+        # "says she's ok, going to tell his dad tonight"
+        if v.group(0).split()[0].lower() not in BARE_DAY_WORDS:
+            return True
+        clause = re.split(r"[,.;!?]", text[:v.start()])[-1] + re.split(r"[,.;!?]", text[v.start():])[0]
+        return bool(p["cue"].search(clause)) or awaiting_time or correction
+
+    vague = next((v for v in p["ambiguous"].finditer(text) if deadline_like(v)), None)
     if vague and cue:
         # keep the day that goes with it: "before school tomorrow"
         tail = re.match(r"\s+(tomorrow|tonight|today|this \w+|on \w+day)\b", text[vague.end():], re.I)

@@ -158,6 +158,8 @@ def test_more_statuses(text, status):
     # when something was said or will happen, not a deadline
     "carer says he said tonight 'i should just kill myself'",
     "hes at work now, due home at 7 tonight",
+    "says he feels a bit stupid but ok, going to tell his dad tonight",
+    "3 days ago someone got pics, he paid £40 in steam cards",
 ])
 def test_more_times_that_are_not_deadlines(text):
     assert find_deadline(text, NOW, LONDON) is None
@@ -182,3 +184,10 @@ def test_nine_in_ten_deadlines_of_each_evaluation_set(name):
         if not ok:
             wrong.append(case["text"])
     assert len(wrong) <= 0.1 * len(spec["cases"]), wrong
+
+
+def test_numbers_with_units_are_not_clock_times_even_when_a_time_is_awaited():
+    found = find_deadline("they gave him 'an hour from now' about 10 mins ago", NOW, LONDON,
+                          awaiting_time=True)
+    assert found.at.isoformat() == "2026-11-24T19:20:00+00:00"
+    assert find_deadline("3 days ago someone got pics", NOW, LONDON, awaiting_time=True) is None
