@@ -22,7 +22,7 @@ help:
 	@echo "make run    set up (venv, deps, migrations, model) and start the assistant"
 	@echo "make test   set up, then run the whole test suite"
 	@echo "make shell  talk to the assistant in the terminal (rasa shell)"
-	@echo "make eval   evaluation report: red flags, deadlines, NLU cross-validation"
+	@echo "make eval   evaluation report: red flags, deadlines, NLU, blind dialogues"
 	@echo "make bench  latency/throughput benchmark"
 
 # --- set-up -------------------------------------------------------------------------
