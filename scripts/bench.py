@@ -26,11 +26,9 @@ import argparse
 import asyncio
 import os
 import platform
-import secrets
 import statistics
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 import uuid
@@ -290,17 +288,8 @@ def postgres_database() -> tuple[str, callable]:
 
 def bench_stack(args: argparse.Namespace) -> tuple[list[Result], dict[str, float], str]:
     import stack as stack_module
-    from cryptography.fernet import Fernet
 
-    tmp = Path(tempfile.mkdtemp(prefix="helpline-bench-"))
-    env = dict(os.environ)
-    env.update({
-        "RASA_PORT": str(stack_module.free_port()), "ACTIONS_PORT": str(stack_module.free_port()),
-        "PANEL_PORT": str(stack_module.free_port()), "RASA_JWT_SECRET": secrets.token_urlsafe(32),
-        "CASE_DB_URL": f"sqlite:///{tmp / 'cases.db'}", "TRACKER_DB_URL": f"sqlite:///{tmp / 'tracker.db'}",
-        "CASE_NOTES_KEY": Fernet.generate_key().decode(), "AUDIT_LOG": str(tmp / "audit.log"),
-        "HELPLINE_TIMEZONE": "Europe/London", "HELPLINE_COUNTRY": "GB",
-    })
+    env, tmp = stack_module.scratch_env("helpline-bench-")
     drop = None
     stores = "SQLite (temporary folder)"
     if args.postgres:

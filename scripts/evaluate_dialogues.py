@@ -13,10 +13,8 @@ from __future__ import annotations
 
 import argparse
 import os
-import secrets
 import subprocess
 import sys
-import tempfile
 import uuid
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -84,17 +82,8 @@ def run_dialogue(url: str, token: str, dialogue: dict, tz: ZoneInfo) -> dict:
 
 def dialogue_section(show_failures: bool = True) -> list[str]:
     import stack as stack_module
-    from cryptography.fernet import Fernet
 
-    tmp = Path(tempfile.mkdtemp(prefix="helpline-dialogues-"))
-    env = dict(os.environ)
-    env.update({
-        "RASA_PORT": str(stack_module.free_port()), "ACTIONS_PORT": str(stack_module.free_port()),
-        "PANEL_PORT": str(stack_module.free_port()), "RASA_JWT_SECRET": secrets.token_urlsafe(32),
-        "CASE_DB_URL": f"sqlite:///{tmp / 'cases.db'}", "TRACKER_DB_URL": f"sqlite:///{tmp / 'tracker.db'}",
-        "CASE_NOTES_KEY": Fernet.generate_key().decode(), "AUDIT_LOG": str(tmp / "audit.log"),
-        "HELPLINE_TIMEZONE": "Europe/London", "HELPLINE_COUNTRY": "GB",
-    })
+    env, tmp = stack_module.scratch_env("helpline-dialogues-")
     subprocess.run([sys.executable, "-m", "actions.casenotes", "migrate"], cwd=ROOT, env=env,
                    check=True, capture_output=True)
     running = stack_module.Stack(env=env, log_dir=tmp / "log")

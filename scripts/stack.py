@@ -18,6 +18,7 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from dataclasses import dataclass, field
@@ -38,6 +39,23 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
+
+
+def scratch_env(prefix: str) -> tuple[dict[str, str], Path]:
+    """The environment of a throw-away stack (benchmark, evaluation): free ports, a fresh
+    secret and notes key, SQLite stores in a new temporary folder (also returned)."""
+    from cryptography.fernet import Fernet
+
+    tmp = Path(tempfile.mkdtemp(prefix=prefix))
+    env = dict(os.environ)
+    env.update({
+        "RASA_PORT": str(free_port()), "ACTIONS_PORT": str(free_port()),
+        "PANEL_PORT": str(free_port()), "RASA_JWT_SECRET": secrets.token_urlsafe(32),
+        "CASE_DB_URL": f"sqlite:///{tmp / 'cases.db'}", "TRACKER_DB_URL": f"sqlite:///{tmp / 'tracker.db'}",
+        "CASE_NOTES_KEY": Fernet.generate_key().decode(), "AUDIT_LOG": str(tmp / "audit.log"),
+        "HELPLINE_TIMEZONE": "Europe/London", "HELPLINE_COUNTRY": "GB",
+    })
+    return env, tmp
 
 
 def port_open(host: str, port: int) -> bool:
