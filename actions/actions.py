@@ -115,11 +115,15 @@ def role_words() -> dict[str, list[str]]:
 ROLES = ("child", "parent_carer", "other")
 
 
+def whole_word(word: str, lowered: str) -> re.Match | None:
+    """Where ``word`` (a word or phrase of data/caller_roles.yml) stands as whole words."""
+    return re.search(rf"(?<![a-z]){re.escape(word)}(?![a-z])", lowered)
+
+
 def says_new_case(text: str) -> bool:
     """The counsellor's words open a new case ("new call, mum", "next caller")."""
     lowered = text.lower()
-    return any(re.search(rf"(?<![a-z]){re.escape(cue)}(?![a-z])", lowered)
-               for cue in role_words().get("new_case", []))
+    return any(whole_word(cue, lowered) for cue in role_words().get("new_case", []))
 
 
 def infer_role(text: str) -> str | None:
@@ -130,14 +134,14 @@ def infer_role(text: str) -> str | None:
     if named and named.end() < len(lowered):  # "caller is the yp's older brother"
         lowered = lowered[named.end():]
     for word in role_words().get("always_parent_carer", []):  # "uncle, her legal guardian"
-        if re.search(rf"(?<![a-z]){re.escape(word)}(?![a-z])", lowered):
+        if whole_word(word, lowered):
             return "parent_carer"
     found = []  # (where the word starts, longer first, role)
     for role, words in role_words().items():
         if role not in ROLES:
             continue
         for word in words:
-            match = re.search(rf"(?<![a-z]){re.escape(word)}(?![a-z])", lowered)
+            match = whole_word(word, lowered)
             if match:
                 found.append((match.start(), -len(word), role))
     return min(found)[2] if found else None

@@ -180,8 +180,9 @@ def day_offset(text: str, today_date: date) -> int | None:
 
 # A vague time that starts with one of these is a deadline even right after "said":
 # "he said before school tomorrow", but not "she said tonight 'i should just ...'".
-BARE_DAY_WORDS = {"tonight", "tomorrow", "today", "this", "right", "straight"}
 DEADLINE_WORDS = {"by", "before", "till", "til", "until", "after", "in", "within", "end", "first"}
+# A vague time that starts with one of these needs a cue in its own clause.
+BARE_DAY_WORDS = {"tonight", "tomorrow", "today", "this", "right", "straight"}
 
 MONTHS = {m: n for n, m in enumerate(
     ["jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"], 1)}
@@ -340,6 +341,21 @@ def pick(found: list[Candidate], text: str) -> Candidate:
     return durations_[0] if durations_ else ordered[0]
 
 
+def is_vague_deadline(text: str, vague: re.Match, cue_anywhere: bool) -> bool:
+    """A vague time in the note is the offender's deadline, not when something happened."""
+    first = vague.group(0).split()[0].lower()
+    if first in DEADLINE_WORDS:  # "before school tomorrow"
+        return True
+    if patterns()["not_vague"].search(text[:vague.start()]):  # "said tonight '...'"
+        return False
+    if first not in BARE_DAY_WORDS or cue_anywhere:
+        return True
+    # a bare "tonight" needs its own cue in its clause: "he wants it tonight", not
+    # "says she's ok, going to tell his dad tonight"
+    clause = re.split(r"[,.;!?]", text[:vague.start()])[-1] + re.split(r"[,.;!?]", text[vague.start():])[0]
+    return bool(patterns()["cue"].search(clause))
+
+
 def find_deadline(text: str, now: datetime, tz: ZoneInfo,
                   awaiting_time: bool = False) -> Deadline | None:
     """The deadline a counsellor's note gives, if any (see module docstring).
@@ -381,19 +397,8 @@ def find_deadline(text: str, now: datetime, tz: ZoneInfo,
         at = chosen.at.astimezone(tz)
         status = "set" if at > now else "passed"
         return Deadline(status, at, chosen.said, correction)
-    def deadline_like(v: re.Match) -> bool:
-        if v.group(0).split()[0].lower() in DEADLINE_WORDS:  # "before school tomorrow"
-            return True
-        if p["not_vague"].search(text[:v.start()]):  # "said tonight '...'"
-            return False
-        # a bare "tonight" needs its own cue in its clause: "he wants it tonight", not
-        # "says she's ok, going to tell his dad tonight"
-        if v.group(0).split()[0].lower() not in BARE_DAY_WORDS:
-            return True
-        clause = re.split(r"[,.;!?]", text[:v.start()])[-1] + re.split(r"[,.;!?]", text[v.start():])[0]
-        return bool(p["cue"].search(clause)) or awaiting_time or correction
-
-    vague = next((v for v in p["ambiguous"].finditer(text) if deadline_like(v)), None)
+    vague = next((v for v in p["ambiguous"].finditer(text)
+                  if is_vague_deadline(text, v, cue_anywhere=awaiting_time or correction)), None)
     if vague and cue:
         # keep the day that goes with it: "before school tomorrow"
         tail = re.match(r"\s+(tomorrow|tonight|today|this \w+|on \w+day)\b", text[vague.end():], re.I)
