@@ -12,11 +12,16 @@ import os
 import sys
 
 
+def rasa_args(args: list[str], secret: str) -> list[str]:
+    """``args`` with the secret added as one ``--jwt-secret=...`` word: a random secret
+    may begin with "-", which argparse would otherwise take for an option."""
+    if secret and not any(a == "--jwt-secret" or a.startswith("--jwt-secret=") for a in args):
+        args = args + [f"--jwt-secret={secret}"]
+    return args
+
+
 def main() -> None:
-    args = sys.argv[1:]
-    secret = os.environ.get("RASA_JWT_SECRET", "").strip()
-    if secret and "--jwt-secret" not in args:
-        args += ["--jwt-secret", secret]
+    args = rasa_args(sys.argv[1:], os.environ.get("RASA_JWT_SECRET", "").strip())
     sys.argv = ["rasa"] + args
     from rasa.__main__ import main as rasa_main
 
