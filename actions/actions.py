@@ -23,6 +23,7 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from actions import casestate, guidance, risk, settings
 from actions.casestate import CaseState
+from actions.payload import was_button
 
 logger = logging.getLogger(__name__)
 
@@ -37,7 +38,11 @@ NOTE_PREFIX = re.compile(
     r"^\W*(?:please\s+|pls\s+)?(?:add\s+(?:a\s+)?notes?|add\s+to\s+(?:the\s+)?notes?|make\s+a\s+note"
     r"(?:\s+that)?|note\s+(?:down|this|it)|notes?|log(?:\s+this)?|record(?:\s+this)?|jot\s+down"
     r"|write\s+down)(?:\s*[:\-–]|\b)\s*", re.I)
-MAX_TEXT = 5000
+CASE_ID = re.compile(r"[0-9a-f]{32}")  # uuid4().hex, as open_case makes them
+#: How far from the action server's clock a case-note event's time may be: a queued
+#: event (kept while the store was down) may be this old, and none may be in the future.
+MAX_QUEUE_AGE = timedelta(hours=24)
+CLOCK_SKEW = timedelta(seconds=5)
 LONE_SURROGATE = re.compile("[\ud800-\udfff]")  # half a UTF-16 pair, e.g. JSON "\\ud800"
 
 
@@ -59,12 +64,18 @@ def message_time(tracker: Tracker) -> datetime:
     return datetime.now(dt_timezone.utc)
 
 
-def latest_text(tracker: Tracker) -> str:
-    text = (tracker.latest_message or {}).get("text") or ""
-    if text.startswith("/") or text.startswith(EXTERNAL_PREFIX):  # a button or a reminder
+def typed_text(text: str, intent: str | None) -> str:
+    """What the counsellor typed: "" for a button payload or a reminder, else the whole
+    message (the channels keep it within MAX_MESSAGE_CHARS), with a lone surrogate, which
+    is not text in any encoding, shown and kept as U+FFFD so notes print and export."""
+    if was_button(text, intent) or text.startswith(EXTERNAL_PREFIX):
         return ""
-    # not text in any encoding: shown and kept as U+FFFD, so notes print and export
-    return LONE_SURROGATE.sub("\ufffd", text[:MAX_TEXT])
+    return LONE_SURROGATE.sub("\ufffd", text[:settings.max_message_chars()])
+
+
+def latest_text(tracker: Tracker) -> str:
+    latest = tracker.latest_message or {}
+    return typed_text(latest.get("text") or "", (latest.get("intent") or {}).get("name"))
 
 
 def latest_intent(tracker: Tracker) -> tuple[str | None, float]:
@@ -94,8 +105,51 @@ def ask_caller_role(dispatcher: CollectingDispatcher) -> None:
     dispatcher.utter_message(text="Who is on the line?", buttons=ROLE_BUTTONS)
 
 
-def state_of(tracker: Tracker) -> CaseState:
+_OWNED: set[tuple[str, str]] = set()  # (conversation, case) pairs the store confirmed
+
+
+def case_is_ours(tracker: Tracker, case_id: str) -> bool:
+    """The case in the ``case_id`` slot belongs to this conversation (the tracker's sender).
+
+    A slot is only as trustworthy as whoever could write the tracker: every read and write
+    of a case goes through this check first. A case the store does not hold yet (opened
+    while it was down) passes: its events are checked again when they are saved. When the
+    store cannot be asked, the answer is yes for now, for the same reason; reads then come
+    from the tracker itself. A case never changes conversation, so a yes is remembered."""
+    if not CASE_ID.fullmatch(case_id):
+        return False
+    key = (tracker.sender_id, case_id)
+    if key in _OWNED:
+        return True
+    from actions.casenotes import CaseNotOwned, StoreUnavailable
+
+    try:
+        case = case_store().owned_case(case_id, tracker.sender_id)
+    except CaseNotOwned:
+        return False
+    except StoreUnavailable:
+        return True
+    if case is not None:
+        if len(_OWNED) > 100_000:
+            _OWNED.clear()
+        _OWNED.add(key)
+    return True
+
+
+def slot_state(tracker: Tracker) -> CaseState:
+    """The case state as the tracker's slots have it, unchecked."""
     return CaseState.from_slots(tracker.current_slot_values())
+
+
+def state_of(tracker: Tracker, slots: CaseState | None = None) -> CaseState:
+    """The case state to act on: the slots' (``slots``, default read from the tracker),
+    or, if their case is not this conversation's, no case at all. Slot events computed
+    from ``slots`` to the result then clear the foreign case from the tracker."""
+    slots = slot_state(tracker) if slots is None else slots
+    if slots.case_id and not case_is_ours(tracker, slots.case_id):
+        logger.warning("a case id that is not this conversation's was ignored")
+        return CaseState()
+    return slots.copy()
 
 
 def slot_events(before: CaseState, after: CaseState) -> list[EventType]:
@@ -162,24 +216,31 @@ def write_events(dispatcher: CollectingDispatcher, tracker: Tracker, state: Case
 
     Events the store could not take (database down) are kept in the ``unsaved_events``
     slot, the counsellor is told at once, and they are written first on the next turn.
+    Every event is written only to a case of this conversation, with a time from the
+    action server's clock (see :func:`stamped` and :func:`queued_events`).
     """
-    pending = list(tracker.get_slot("unsaved_events") or [])
-    fresh = [dict(e, at=(e.get("at") or datetime.now(dt_timezone.utc)).isoformat()
-                  if isinstance(e.get("at"), datetime) else e.get("at")) for e in events]
-    fresh = [dict(e, case_id=state.case_id, conversation_id=tracker.sender_id,
-                  caller_role=state.caller_role) for e in fresh]
+    from actions.casenotes import CaseNotOwned, StoreUnavailable, UnknownCase
+
+    now = datetime.now(dt_timezone.utc)
+    kept = tracker.get_slot("unsaved_events") or []
+    pending = queued_events(kept, tracker.sender_id, now)
+    fresh = [stamped(e, state, tracker.sender_id, now) for e in events]
     queue = pending + fresh
     if not queue:
-        return []
+        return [SlotSet("unsaved_events", [])] if kept else []
     try:
         store = case_store()
         for case_id, batch in group_by_case(queue):
-            ensure_case(store, batch[0])
-            store.append_many(case_id, [
-                {"kind": e["kind"], "code": e.get("code"), "text": e.get("text"),
-                 "at": datetime.fromisoformat(e["at"]) if e.get("at") else None}
-                for e in batch if e["kind"] != "opened"])
-    except Exception as exc:  # the store is down or failing: keep everything in the tracker
+            try:
+                ensure_case(store, batch[0])
+                store.append_many(case_id, [
+                    {"kind": e["kind"], "code": e.get("code"), "text": e.get("text"),
+                     "at": datetime.fromisoformat(e["at"])}
+                    for e in batch if e["kind"] != "opened"], conversation_id=tracker.sender_id)
+            except (CaseNotOwned, UnknownCase) as exc:
+                logger.warning("%d case-note event(s) not written: %s", len(batch),
+                               type(exc).__name__)
+    except StoreUnavailable as exc:  # the store is down: keep everything in the tracker
         logger.warning("case notes not saved (%s); %d event(s) kept in the tracker",
                        type(exc).__name__, len(queue))
         dispatcher.utter_message(
@@ -190,7 +251,44 @@ def write_events(dispatcher: CollectingDispatcher, tracker: Tracker, state: Case
     if pending:
         dispatcher.utter_message(text=f"✓ The case database is back: {len(pending)} earlier "
                                       "note(s) are now saved.")
-    return [SlotSet("unsaved_events", [])] if pending else []
+    return [SlotSet("unsaved_events", [])] if kept else []
+
+
+def stamped(event: dict[str, Any], state: CaseState, conversation_id: str,
+            now: datetime) -> dict[str, Any]:
+    """A fresh event ready to write or queue: this conversation's case, and a time from
+    this server's clock (the message's own time when it is plausible; a close is now)."""
+    at = event.get("at")
+    if event["kind"] == "closed" or not isinstance(at, datetime) \
+            or not now - MAX_QUEUE_AGE <= at <= now + CLOCK_SKEW:
+        at = now
+    return dict(event, at=at.isoformat(), case_id=state.case_id,
+                conversation_id=conversation_id, caller_role=state.caller_role)
+
+
+def queued_events(kept: Any, conversation_id: str, now: datetime) -> list[dict[str, Any]]:
+    """The events of the ``unsaved_events`` slot that may be written: of this conversation,
+    a known kind, a case id of the right shape, a time no older than MAX_QUEUE_AGE and not
+    in the future. Anything else is dropped (and counted in the log), never written."""
+    from actions.casenotes import KINDS
+
+    valid: list[dict[str, Any]] = []
+    for event in kept if isinstance(kept, list) else []:
+        try:
+            at = datetime.fromisoformat(event["at"])
+            ok = (event["kind"] in KINDS and event.get("conversation_id") == conversation_id
+                  and bool(CASE_ID.fullmatch(event["case_id"])) and at.tzinfo is not None
+                  and now - MAX_QUEUE_AGE <= at <= now + CLOCK_SKEW
+                  and isinstance(event.get("text") or "", str)
+                  and len(event.get("text") or "") <= settings.max_message_chars())
+        except (KeyError, TypeError, ValueError):
+            ok = False
+        if ok:
+            valid.append(event)
+    if len(valid) < len(kept if isinstance(kept, list) else []):
+        logger.warning("%d queued case-note event(s) dropped: not valid for this conversation",
+                       len(kept) - len(valid))
+    return valid
 
 
 def group_by_case(events: list[dict[str, Any]]) -> list[tuple[str, list[dict[str, Any]]]]:
@@ -256,7 +354,7 @@ def said_in(event: dict[str, Any]) -> Said:
     parse = event.get("parse_data") or {}
     raw = event.get("text") or parse.get("text") or ""
     intent = parse.get("intent") or {}
-    text = "" if raw.startswith("/") or raw.startswith(EXTERNAL_PREFIX) else raw[:MAX_TEXT]
+    text = typed_text(raw, intent.get("name"))
     at = (datetime.fromtimestamp(float(event["timestamp"]), tz=dt_timezone.utc)
           if event.get("timestamp") else datetime.now(dt_timezone.utc))
     return Said(text, intent.get("name"), float(intent.get("confidence") or 0.0),
@@ -321,7 +419,8 @@ class ActionCheckEveryMessage(Action):
         intent, _ = latest_intent(tracker)
         if intent in ("start_again", "restart") or is_reminder(tracker):
             return []
-        before = state_of(tracker)
+        slots = slot_state(tracker)
+        before = state_of(tracker, slots)
         missed = missed_messages(tracker)
         state = before
         note_events: list[dict[str, Any]] = []
@@ -348,7 +447,7 @@ class ActionCheckEveryMessage(Action):
                 **{RECHECKED_KEY: len(missed)})
         for announcement in caught_up + announcements:
             dispatcher.utter_message(text=announcement.text, buttons=announcement.buttons)
-        events: list[EventType] = slot_events(before, state)
+        events: list[EventType] = slot_events(slots, state)
         if opened_without_role:
             ask_caller_role(dispatcher)
         if opened or missed or caught_up or announcements \
@@ -406,12 +505,13 @@ class CaseAction(Action, ABC):
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                   domain: dict[str, Any]) -> list[EventType]:
-        before = state_of(tracker)
+        slots = slot_state(tracker)
+        before = state_of(tracker, slots)
         state = before.copy()
         now = message_time(tracker)
         note_events: list[dict[str, Any]] = []
         extra = self.respond(dispatcher, tracker, state, now, note_events)
-        events = slot_events(before, state) + list(extra or [])
+        events = slot_events(slots, state) + list(extra or [])
         if state.panel_message() != before.panel_message():
             send_panel_state(dispatcher, state)
         events += write_events(dispatcher, tracker, state, note_events)
@@ -588,7 +688,7 @@ class ActionSummary(CaseAction):
         return "action_summary"
 
     def respond(self, dispatcher, tracker, state, now, notes):
-        dispatcher.utter_message(text=summary_text(state))
+        dispatcher.utter_message(text=summary_text(state, tracker.sender_id))
         return None
 
 
@@ -598,18 +698,20 @@ class ActionCloseCase(CaseAction):
 
     def respond(self, dispatcher, tracker, state, now, notes):
         notes.append({"kind": "closed", "at": now})
-        dispatcher.utter_message(text="Case closed. Handover summary:\n" + summary_text(state))
+        dispatcher.utter_message(text="Case closed. Handover summary:\n" + summary_text(state, tracker.sender_id))
         state.stage = "closed"
         return None
 
 
-def summary_text(state: CaseState) -> str:
-    """The handover summary: from the case-notes store, or from the tracker if it is down."""
+def summary_text(state: CaseState, conversation_id: str) -> str:
+    """The handover summary: from the case-notes store (only a case of this conversation),
+    or from the tracker if the store is down."""
     if state.case_id:
         try:
             from actions.casenotes import summarise, to_markdown
 
-            return to_markdown(summarise(case_store(), state.case_id))
+            return to_markdown(summarise(case_store(), state.case_id,
+                                         conversation_id=conversation_id))
         except Exception as exc:
             logger.warning("summary from the store failed (%s)", type(exc).__name__)
     flags = ", ".join(f"{risk.flag_info(c)['label']} (“{state.flag_words.get(c, '')}”)"

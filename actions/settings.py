@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Mapping
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -35,15 +36,33 @@ def country() -> str:
     return (env("HELPLINE_COUNTRY", "generic") or "generic").upper()
 
 
-def production() -> bool:
-    return (env("HELPLINE_ENV", "development") or "").lower() == "production"
+ENVIRONMENTS = ("development", "production")
+
+
+def helpline_env(environ: Mapping[str, str] | None = None) -> str:
+    """``HELPLINE_ENV`` as one of :data:`ENVIRONMENTS` (unset: development).
+
+    The one parser of it: every process (launcher, Rasa server, action server, panel
+    server, case-notes commands) asks here, so they can never disagree about the mode.
+    Surrounding white space and case are ignored; any other value ("prod", "staging") is
+    refused rather than silently running in development mode."""
+    environ = os.environ if environ is None else environ
+    value = (environ.get("HELPLINE_ENV") or "").strip().lower() or "development"
+    if value not in ENVIRONMENTS:
+        raise ValueError(f"HELPLINE_ENV={environ.get('HELPLINE_ENV')!r} is not one of "
+                         f"{', '.join(ENVIRONMENTS)}")
+    return value
+
+
+def production(environ: Mapping[str, str] | None = None) -> bool:
+    return helpline_env(environ) == "production"
 
 
 PRODUCTION_NEEDS = ("RASA_JWT_SECRET", "CASE_NOTES_KEY", "TRACKER_DB_URL", "CASE_DB_URL",
                     "REDIS_URL")
 
 
-def production_problems(environ: dict[str, str] | None = None) -> list[str]:
+def production_problems(environ: Mapping[str, str] | None = None) -> list[str]:
     """What ``HELPLINE_ENV=production`` lacks in ``environ`` (default: this process's):
     unset secrets, and stores that are not the shared PostgreSQL and Redis."""
     environ = os.environ if environ is None else environ
@@ -58,11 +77,14 @@ def production_problems(environ: dict[str, str] | None = None) -> list[str]:
     return problems
 
 
-def production_error(environ: dict[str, str] | None = None) -> str | None:
+def production_error(environ: Mapping[str, str] | None = None) -> str | None:
     """The one-line refusal for a production process with missing settings, or None."""
     environ = os.environ if environ is None else environ
-    if environ.get("HELPLINE_ENV", "").strip().lower() != "production":
-        return None
+    try:
+        if not production(environ):
+            return None
+    except ValueError as exc:
+        return f"ERROR: {exc}."
     problems = production_problems(environ)
     if not problems:
         return None
@@ -117,3 +139,74 @@ def clean_text(text: str) -> str:
     """A lone UTF-16 surrogate (JSON "\\ud800") is not text in any encoding: Rasa cannot
     store or log it. It becomes U+FFFD, as it would be shown."""
     return text.encode("utf-16", "surrogatepass").decode("utf-16", "replace")
+
+
+# --- where the panel lives, and who may frame it ------------------------------------------------
+
+def _origin(value: str) -> str:
+    """``scheme://host[:port]`` of a URL, lower-case, no path; ValueError if it has none."""
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(value.strip())
+    if parts.scheme not in ("http", "https") or not parts.hostname or parts.username \
+            or parts.password:
+        raise ValueError(f"{value!r} is not an http(s) origin such as https://panel.example.org")
+    default = {"http": 80, "https": 443}[parts.scheme]
+    port = f":{parts.port}" if parts.port and parts.port != default else ""
+    host = f"[{parts.hostname}]" if ":" in parts.hostname else parts.hostname
+    return f"{parts.scheme}://{host}{port}".lower()  # as a browser sends it
+
+
+def panel_origin(environ: Mapping[str, str] | None = None) -> str:
+    """The origin the side panel is served from (``PANEL_ORIGIN``): the only origin the
+    Rasa server's CORS and Socket.IO accept. Default: the panel server of this machine,
+    ``http://RASA_HOST:PANEL_PORT``."""
+    environ = os.environ if environ is None else environ
+    raw = (environ.get("PANEL_ORIGIN") or "").strip()
+    if not raw:
+        host = (environ.get("RASA_HOST") or "127.0.0.1").strip()
+        raw = f"http://{host}:{(environ.get('PANEL_PORT') or '8080').strip()}"
+    return _origin(raw)
+
+
+def host_origins(environ: Mapping[str, str] | None = None) -> list[str]:
+    """Origins of the helpline pages allowed to frame the panel and hand it a token
+    (``PANEL_HOST_ORIGINS``, comma-separated). The panel's own origin (the demo page) is
+    always allowed; nothing else is unless named here."""
+    environ = os.environ if environ is None else environ
+    origins = [panel_origin(environ)]
+    for part in (environ.get("PANEL_HOST_ORIGINS") or "").split(","):
+        if part.strip() and _origin(part) not in origins:
+            origins.append(_origin(part))
+    return origins
+
+
+# --- tokens and request sizes ----------------------------------------------------------------
+
+def token_max_hours() -> float:
+    """The longest life a token may have (``TOKEN_MAX_HOURS``, default 12): a token whose
+    ``exp`` lies further ahead, or that has none, is refused everywhere."""
+    raw = env("TOKEN_MAX_HOURS", "12") or "12"
+    try:
+        hours = float(raw)
+    except ValueError:
+        raise ValueError(f"TOKEN_MAX_HOURS={raw!r} is not a number of hours") from None
+    if hours <= 0:
+        raise ValueError("TOKEN_MAX_HOURS must be more than 0")
+    return hours
+
+
+#: Characters of one message that the NLU reads (intent and entities). The red-flag and
+#: deadline checks always read the whole message; the classifier needs only its start, and
+#: Rasa's NLU grows in time and memory with the length (20,000 characters: 5 s and 1 GB).
+NLU_MAX_CHARS = 1000
+#: The largest metadata object a channel takes with a message, as JSON.
+MAX_METADATA_BYTES = 4096
+#: The longest conversation (sender) id: the tracker and case tables hold 255 characters.
+MAX_SENDER_CHARS = 128
+
+
+def max_request_bytes() -> int:
+    """Sanic's request size limit for the Rasa server: a whole message of the channel's
+    limit, JSON-escaped at worst (6 bytes a character), plus metadata and room."""
+    return max_message_chars() * 6 + MAX_METADATA_BYTES + 16 * 1024

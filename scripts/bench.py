@@ -265,6 +265,52 @@ async def run_level(base: str, token: str, kind: str, concurrency: int, turns: i
 
 # --- the stack ----------------------------------------------------------------------------
 
+LONG_LENGTHS = (1_000, 5_000, 20_000, 160_000)
+#: The attack test of 2026-11-29 (issue 12), before the NLU read only a message's start
+#: and the channels and the HTTP API refused what is over the limit.
+LONG_BEFORE = {20_000: "5.2 s, +1 GB", 160_000: "500 after 47.5 s, +19.6 GB; another "
+               "conversation's turn waited 46.5 s"}
+
+
+def bench_long_messages(base: str, token: str, rasa_pid: int) -> list[str]:
+    """One long message at a time over the REST channel, while another conversation sends
+    a short turn: how long each takes and how much the Rasa server grows."""
+    import requests
+
+    headers = {"Authorization": f"Bearer {token}"}
+    lines = ["", "Long messages (REST channel, one at a time, a short turn of another "
+             "conversation sent 0.2 s after each):", "",
+             "| characters | answer | took | Rasa server growth | other turn took | before |",
+             "|---:|---|---:|---:|---:|---|"]
+    filler = "we talked about school and friends and what happened on the weekend. "
+    for length in LONG_LENGTHS:
+        text = (filler * (length // len(filler) + 1))[:length]
+        before = rss_kb(rasa_pid)
+        other: dict[str, float] = {}
+
+        def short_turn() -> None:
+            time.sleep(0.2)
+            t0 = time.perf_counter()
+            requests.post(f"{base}/webhooks/rest/webhook", headers=headers, timeout=300,
+                          json={"sender": f"bench-other-{uuid.uuid4().hex[:8]}",
+                                "message": "what next?"})
+            other["s"] = time.perf_counter() - t0
+
+        side = threading.Thread(target=short_turn)
+        side.start()
+        t0 = time.perf_counter()
+        r = requests.post(f"{base}/webhooks/rest/webhook", headers=headers, timeout=300,
+                          json={"sender": f"bench-long-{uuid.uuid4().hex[:8]}", "message": text})
+        took = time.perf_counter() - t0
+        side.join()
+        grown = max(0, rss_kb(rasa_pid) - before) / 1024
+        print(f"  long message {length:>7,} chars: HTTP {r.status_code} in {took:.2f} s, "
+              f"Rasa +{grown:.0f} MB", flush=True)
+        lines.append(f"| {length:,} | HTTP {r.status_code} | {took:.2f} s | +{grown:.0f} MB | "
+                     f"{other.get('s', 0):.2f} s | {LONG_BEFORE.get(length, '')} |")
+    return lines
+
+
 def postgres_database() -> tuple[str, callable]:
     """A throw-away database on the local PostgreSQL; returns its URL and a dropper."""
     import sqlalchemy as sa
@@ -286,7 +332,8 @@ def postgres_database() -> tuple[str, callable]:
     return url, drop
 
 
-def bench_stack(args: argparse.Namespace) -> tuple[list[Result], dict[str, float], str]:
+def bench_stack(args: argparse.Namespace) -> tuple[list[Result], dict[str, float], str,
+                                                  list[str]]:
     import stack as stack_module
 
     env, tmp = stack_module.scratch_env("helpline-bench-")
@@ -329,7 +376,8 @@ def bench_stack(args: argparse.Namespace) -> tuple[list[Result], dict[str, float
                 print(f"{r.turns} turns in {r.elapsed_s:.1f} s, p95 {pct(r.latencies_ms, .95):.0f} ms, "
                       f"{r.errors} errors", flush=True)
         watch.stop()
-        return results, idle, stores
+        long_lines = bench_long_messages(base, token, running.processes[1].pid)
+        return results, idle, stores, long_lines
     finally:
         running.stop()
         if drop:
@@ -337,7 +385,7 @@ def bench_stack(args: argparse.Namespace) -> tuple[list[Result], dict[str, float
 
 
 def table(results: list[Result], idle: dict[str, float], stores: str, rules_line: str,
-          args: argparse.Namespace) -> str:
+          args: argparse.Namespace, long_lines: list[str]) -> str:
     names = ["Rasa server", "action server"]
     now = datetime.now(timezone.utc)
     load = os.getloadavg()
@@ -390,7 +438,7 @@ def table(results: list[Result], idle: dict[str, float], stores: str, rules_line
     if case50:
         lines.append(f"Target no errors at 50 conversations: {case50.errors} errors "
                      f"({'met' if case50.errors == 0 else 'NOT met'}).")
-    return "\n".join(lines) + "\n"
+    return "\n".join(lines + long_lines) + "\n"
 
 
 def main() -> int:
@@ -414,8 +462,8 @@ def main() -> int:
     rules_line = bench_rules(args.rounds)
     if args.rules_only:
         return 0
-    results, idle, stores = bench_stack(args)
-    text = table(results, idle, stores, rules_line, args)
+    results, idle, stores, long_lines = bench_stack(args)
+    text = table(results, idle, stores, rules_line, args, long_lines)
     out = args.output or ROOT / "results" / f"bench-{datetime.now(timezone.utc):%Y%m%d-%H%M%S}.md"
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(text, encoding="utf-8")

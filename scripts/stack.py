@@ -24,7 +24,6 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import jwt
 import requests
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -33,6 +32,7 @@ BIN = Path(sys.executable).parent
 sys.path.insert(0, str(ROOT))
 
 from actions import settings  # noqa: E402  (after the path is set)
+from actions.server import tokens  # noqa: E402
 
 
 def free_port() -> int:
@@ -69,10 +69,10 @@ def dev_secret(env: dict[str, str]) -> tuple[str, bool]:
     secret = env.get("RASA_JWT_SECRET", "").strip()
     if secret:
         return secret, False
-    if env.get("HELPLINE_ENV", "").lower() == "production":
+    if settings.production(env):
         raise SystemExit("ERROR: RASA_JWT_SECRET must be set when HELPLINE_ENV=production.")
     path = VAR / "jwt_secret"
-    VAR.mkdir(exist_ok=True)
+    VAR.mkdir(mode=0o700, exist_ok=True)
     if not path.exists():
         path.write_text(secrets.token_urlsafe(48))
         path.chmod(0o600)
@@ -80,24 +80,21 @@ def dev_secret(env: dict[str, str]) -> tuple[str, bool]:
 
 
 def check_production(env: dict[str, str]) -> None:
-    """Refuse to start a production process without its secrets and shared stores."""
+    """Refuse to start a production process without its secrets and shared stores (or
+    with a HELPLINE_ENV that is neither development nor production)."""
     error = settings.production_error(env)
     if error:
         raise SystemExit(error)
 
 
-def admin_token(secret: str, hours: int = 12) -> str:
+def admin_token(secret: str, hours: float = 12) -> str:
     """A bearer JWT with role admin for Rasa's HTTP API (development and tests)."""
-    payload = {"user": {"username": "admin", "role": "admin"},
-               "exp": int(time.time()) + hours * 3600}
-    return jwt.encode(payload, secret, algorithm="HS256")
+    return tokens.mint(secret, "admin", hours=hours)
 
 
-def user_token(secret: str, conversation_id: str, hours: int = 12) -> str:
+def user_token(secret: str, conversation_id: str, hours: float = 12) -> str:
     """A bearer JWT scoped to one conversation (role user), as a panel would hold."""
-    payload = {"user": {"username": conversation_id, "role": "user"},
-               "exp": int(time.time()) + hours * 3600}
-    return jwt.encode(payload, secret, algorithm="HS256")
+    return tokens.mint(secret, "user", conversation_id, hours=hours)
 
 
 def current_model() -> Path:
@@ -141,6 +138,7 @@ class Stack:
         env.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
         env.setdefault("PYTHONPATH", str(ROOT))
         env["SANIC_HOST"] = env["ACTIONS_HOST"]  # the interface rasa_sdk binds
+        env.setdefault("PANEL_ORIGIN", f"http://{env['RASA_HOST']}:{env['PANEL_PORT']}")
         check_production(env)
         self.secret, self.generated_secret = dev_secret(env)
         env["RASA_JWT_SECRET"] = self.secret
@@ -158,8 +156,10 @@ class Stack:
         return f"http://{self.env['RASA_HOST']}:{self.env['PANEL_PORT']}"
 
     def _spawn(self, name: str, cmd: list[str]) -> subprocess.Popen:
-        self.log_dir.mkdir(parents=True, exist_ok=True)
-        log = open(self.log_dir / f"{name}.log", "ab")
+        self.log_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+        fd = os.open(self.log_dir / f"{name}.log", os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+        os.fchmod(fd, 0o600)  # also a log file left by an older version
+        log = os.fdopen(fd, "ab")
         proc = subprocess.Popen(cmd, cwd=ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT,
                                 stdin=subprocess.DEVNULL, start_new_session=True,
                                 preexec_fn=die_with_parent)
@@ -179,7 +179,7 @@ class Stack:
                 "--model", str(model), "--interface", self.env["RASA_HOST"],
                 "--port", str(port or self.env["RASA_PORT"]), "--jwt-method", "HS256",
                 "--endpoints", "endpoints.yml", "--credentials", "credentials.yml",
-                "--cors", self.panel_url]
+                "--cors", settings.panel_origin(self.env)]
 
     def start_actions(self) -> subprocess.Popen:
         port = int(self.env["ACTIONS_PORT"])
@@ -206,12 +206,12 @@ class Stack:
     def start_panel(self) -> None:
         import panel_server
 
-        production = self.env.get("HELPLINE_ENV", "").lower() == "production"
+        production = settings.production(self.env)
         mint = None if production else functools.partial(user_token, self.secret)
-        handler = panel_server.handler(self.rasa_url, self.env["HELPLINE_TIMEZONE"], mint)
-        self.panel_server = http.server.ThreadingHTTPServer(
-            (self.env["RASA_HOST"], int(self.env["PANEL_PORT"])), handler)
-        threading.Thread(target=self.panel_server.serve_forever, daemon=True).start()
+        handler = panel_server.handler(self.rasa_url, self.env["HELPLINE_TIMEZONE"], mint,
+                                       settings.host_origins(self.env))
+        self.panel_server = panel_server.serve(self.env["RASA_HOST"],
+                                               int(self.env["PANEL_PORT"]), handler)
 
     def wait_ready(self, timeout: float = 240) -> None:
         """Wait until the action server answers and the Rasa server has loaded its model."""
@@ -274,7 +274,7 @@ def banner(stack: Stack) -> str:
         f"  Action server  {stack.actions_url}/webhook",
         f"  Logs           {stack.log_dir}/",
     ]
-    if stack.env.get("HELPLINE_ENV", "").lower() != "production":
+    if not settings.production(stack.env):
         lines += ["", f"Development admin token (12 h): {admin_token(stack.secret)}"]
         lines.insert(3, f"  Demo helpline  {stack.panel_url}/demo.html  (panel beside a mock screen)")
         lines.append("WARNING: development mode: the side panel mints its own tokens "
@@ -362,6 +362,7 @@ def shell() -> int:
 
 
 if __name__ == "__main__":
+    os.umask(0o077)  # databases, keys and logs under var/ are the service user's alone
     command = sys.argv[1] if len(sys.argv) > 1 else "run"
     if command in ("actions", "rasa", "panel"):
         sys.exit(foreground(command))

@@ -19,7 +19,7 @@
   var DEADLINE_ALERTS = [60, 30, 15, 5, 0]; // minutes left at which a screen reader is told
 
   var el = function (id) { return document.getElementById(id); };
-  var config = { rasa_url: null, timezone: "UTC", demo_tokens: false };
+  var config = { rasa_url: null, timezone: "UTC", demo_tokens: false, host_origins: [] };
   var flagInfo = {};
   var store = loadStore();
   var socket = null;
@@ -456,10 +456,25 @@
     }).catch(function () { setStatus("refused", "Could not get a development token."); });
   }
 
+  /** Origins of the pages that may host the panel and hand it a token; the panel server
+   * sends the same list as the CSP's frame-ancestors. */
+  function hostOrigins() {
+    return Array.isArray(config.host_origins) ? config.host_origins : [];
+  }
+
   function listenToHost() {
     var started = false;
+    var foreignHost = false;
     window.addEventListener("message", function (event) {
       if (event.source !== window.parent || !event.data || event.data.type !== "helpline-panel:config") return;
+      if (hostOrigins().indexOf(event.origin) < 0) {
+        // A page that is not the helpline's framed the panel: its token would put what the
+        // counsellor types into a conversation that page can read. Nothing of it is used,
+        // and the panel does not go on alone either.
+        foreignHost = true;
+        if (!socket) setStatus("refused", "No token: this page may not host the panel.");
+        return;
+      }
       started = true;
       var d = event.data;
       if (d.pending) {
@@ -470,9 +485,11 @@
         standaloneSession();
       }
     });
-    window.parent.postMessage({ type: "helpline-panel:ready" }, "*");
+    hostOrigins().forEach(function (origin) { // delivered only if the host has this origin
+      window.parent.postMessage({ type: "helpline-panel:ready" }, origin);
+    });
     // A plain <iframe> whose host says nothing: go on alone after a moment.
-    window.setTimeout(function () { if (!started && !socket) standaloneSession(); }, 1500);
+    window.setTimeout(function () { if (!started && !foreignHost && !socket) standaloneSession(); }, 1500);
   }
 
   function wireUp() {

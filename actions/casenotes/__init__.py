@@ -13,13 +13,13 @@ Command line: ``python -m actions.casenotes migrate | export CASE_ID | purge``.
 from actions.casenotes.crypto import MissingKeyError, generate_key, get_fernet
 from actions.casenotes.models import DEADLINE_CODES, KINDS
 from actions.casenotes.store import (
-    CaseNotesError, CaseStore, StoreUnavailable, UnknownCase, audit, database_url,
+    CaseNotesError, CaseNotOwned, CaseStore, StoreUnavailable, UnknownCase, audit, database_url,
     purge_trackers, retention_days, tracker_database_url,
 )
 from actions.casenotes.summary import summarise, to_markdown
 
 __all__ = [
-    "CaseNotesError", "CaseStore", "DEADLINE_CODES", "KINDS", "MissingKeyError",
+    "CaseNotesError", "CaseNotOwned", "CaseStore", "DEADLINE_CODES", "KINDS", "MissingKeyError",
     "StoreUnavailable", "UnknownCase", "audit", "database_url", "generate_key", "get_fernet",
     "purge_trackers", "retention_days", "summarise", "to_markdown", "tracker_database_url",
 ]

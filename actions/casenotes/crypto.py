@@ -40,7 +40,9 @@ class DevelopmentKeyWarning(UserWarning):
 
 
 def production() -> bool:
-    return os.environ.get("HELPLINE_ENV", "").strip().lower() == "production"
+    from actions import settings
+
+    return settings.production()
 
 
 def var_dir() -> Path:

@@ -51,6 +51,10 @@ class UnknownCase(CaseNotesError, LookupError):
     """No case with that id."""
 
 
+class CaseNotOwned(CaseNotesError, PermissionError):
+    """The case exists but belongs to another conversation: nothing was read or written."""
+
+
 # --- configuration ------------------------------------------------------------------------
 
 def _resolve(url: str) -> str:
@@ -64,9 +68,18 @@ def _resolve(url: str) -> str:
         path = Path(database)
         if not path.is_absolute():
             path = ROOT / path
-        path.parent.mkdir(parents=True, exist_ok=True)
+        path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        private_file(path)
         parsed = parsed.set(database=str(path))
     return parsed.render_as_string(hide_password=False)
+
+
+def private_file(path: Path) -> None:
+    """Create ``path`` if missing, readable and writable by this user only (0600): case
+    notes and conversations, even encrypted, are nobody else's on the machine. SQLite
+    gives its journal files the database file's permissions."""
+    os.close(os.open(path, os.O_WRONLY | os.O_CREAT, 0o600))
+    os.chmod(path, 0o600)
 
 
 def database_url(url: str | None = None) -> str:
@@ -246,8 +259,12 @@ class CaseStore:
         self.append_many(case_id, [{"kind": kind, "text": text, "code": code, "at": at,
                                     "actor": actor}])
 
-    def append_many(self, case_id: str, events: Iterable[dict[str, Any]]) -> None:
+    def append_many(self, case_id: str, events: Iterable[dict[str, Any]],
+                    conversation_id: str | None = None) -> None:
         """Append one turn's events in a single transaction (all or none).
+
+        With ``conversation_id`` (as every caller serving a conversation must give), the
+        case must be that conversation's, else :class:`CaseNotOwned` and nothing is written.
 
         Each event is a dict with ``kind`` and optionally ``code``, ``text``, ``at``
         (aware datetime or ISO string; default now) and ``actor`` (who recorded it; a red
@@ -261,6 +278,8 @@ class CaseStore:
             case = session.get(Case, case_id)
             if case is None:
                 raise UnknownCase(case_id)
+            if conversation_id is not None and case.conversation_id != conversation_id:
+                raise CaseNotOwned("the case belongs to another conversation")
             session.add_all(rows)
             for row in rows:  # the set-once cache of the first closed/escalation event
                 if row.kind == "closed" and case.closed_at is None:
@@ -297,6 +316,14 @@ class CaseStore:
         with self._session("read") as session:
             row = session.get(Case, case_id)
             return None if row is None else _case_dict(row)
+
+    def owned_case(self, case_id: str, conversation_id: str) -> dict[str, Any] | None:
+        """The case if it is ``conversation_id``'s; None if there is no such case;
+        :class:`CaseNotOwned` if it is another conversation's."""
+        case = self.case(case_id)
+        if case is not None and case["conversation_id"] != conversation_id:
+            raise CaseNotOwned("the case belongs to another conversation")
+        return case
 
     def events(self, case_id: str) -> list[dict[str, Any]]:
         """The case's events in the order written, text decrypted."""

@@ -74,9 +74,12 @@ def _labels(role: str | None) -> dict[str, str]:
         return {}
 
 
-def summarise(store: Any, case_id: str, now: datetime | None = None) -> dict[str, Any]:
-    """Everything the case's events say, as a JSON-able dict. ``KeyError`` if no case."""
-    case = store.case(case_id)
+def summarise(store: Any, case_id: str, now: datetime | None = None,
+              conversation_id: str | None = None) -> dict[str, Any]:
+    """Everything the case's events say, as a JSON-able dict. ``KeyError`` if no case;
+    with ``conversation_id``, ``CaseNotOwned`` if the case is another conversation's."""
+    case = (store.case(case_id) if conversation_id is None
+            else store.owned_case(case_id, conversation_id))
     if case is None:
         raise KeyError(case_id)
     events = store.events(case_id)

@@ -12,12 +12,20 @@ nobody), and ``send_custom_json`` passed the message's keys to ``emit`` as keywo
 (the ``case_state`` message raised a TypeError). Custom JSON reaches the client as
 ``{"custom": {...}}``, the same shape as the REST channel's.
 
+Tokens are read by :func:`actions.server.tokens.claims`, as on every route of the Rasa
+server (``exp`` required and capped, no leeway), and a connection is closed when its token
+expires. A browser may connect only from the panel's origin (``PANEL_ORIGIN``); a message
+longer than ``MAX_MESSAGE_CHARS``, or with metadata over ``settings.MAX_METADATA_BYTES``,
+is answered and dropped, and engine.io takes no packet larger than the Rasa server's
+request limit.
+
 Configured in credentials.yml as ``actions.server.channels.BoundSocketIOInput``. The secret
-is ``jwt_key`` in credentials.yml or else the environment's ``RASA_JWT_SECRET`` (HS256).
-Without a secret every connection is accepted, as in Rasa's channel, and a warning is logged.
+is ``jwt_key`` in credentials.yml or else the environment's ``RASA_JWT_SECRET`` (HS256);
+without one the channel refuses to start.
 """
 from __future__ import annotations
 
+import asyncio
 import inspect
 import json
 import logging
@@ -27,7 +35,6 @@ import uuid
 from dataclasses import dataclass
 from typing import Any, Awaitable, Callable, Dict, Optional, Text
 
-import jwt
 from rasa.core.channels.channel import InputChannel, OutputChannel, UserMessage
 from rasa.core.channels.socketio import SocketBlueprint, SocketIOInput, SocketIOOutput
 from sanic import Blueprint, response
@@ -37,6 +44,7 @@ from socketio import AsyncServer
 from socketio.exceptions import ConnectionRefusedError
 
 from actions import settings
+from actions.server import tokens
 
 logger = logging.getLogger(__name__)
 
@@ -47,35 +55,47 @@ ERROR_EVT = "auth_error"
 class Grant:
     """What one connection's token allows."""
 
-    conversation_id: Optional[str]  # None: any conversation (admin, or no secret configured)
-    expires: Optional[float] = None
+    conversation_id: Optional[str]  # None: any conversation (admin)
+    expires: float
 
     def allows(self, conversation_id: str) -> bool:
         return self.conversation_id is None or self.conversation_id == conversation_id
 
     @property
     def expired(self) -> bool:
-        return self.expires is not None and time.time() >= self.expires
+        return time.time() >= self.expires
 
 
-def grant_for(token: Any, key: str, algorithm: str) -> Grant:
+def grant_for(token: Any, key: str) -> Grant:
     """The grant a bearer token gives, or ConnectionRefusedError (no case data is sent)."""
-    if not isinstance(token, str) or not token:
-        raise ConnectionRefusedError("a token is required")
     try:
-        claims = jwt.decode(token, key, algorithms=[algorithm])
-    except jwt.ExpiredSignatureError:
-        raise ConnectionRefusedError("the token has expired") from None
-    except jwt.PyJWTError:
-        raise ConnectionRefusedError("the token is not valid") from None
-    user = claims.get("user") if isinstance(claims.get("user"), dict) else {}
-    role, username = user.get("role"), user.get("username")
-    expires = float(claims["exp"]) if isinstance(claims.get("exp"), (int, float)) else None
-    if role == "admin":
-        return Grant(None, expires)
-    if role == "user" and isinstance(username, str) and username:
-        return Grant(username, expires)
-    raise ConnectionRefusedError("the token names no conversation")
+        claims = tokens.claims(token, key)
+    except tokens.TokenRefused as exc:
+        raise ConnectionRefusedError(str(exc)) from None
+    return Grant(claims.conversation_id, claims.expires)
+
+
+def origin_allowed(environ: Dict[str, Any]) -> bool:
+    """A browser's connection comes from the panel's origin. Programs that send no
+    ``Origin`` (the helpline's back end, tests) are judged by their token alone."""
+    origin = environ.get("HTTP_ORIGIN")
+    return origin is None or origin.lower() == settings.panel_origin()
+
+
+def metadata_of(data: Dict[str, Any], key: str) -> Optional[Dict[str, Any]]:
+    """The message's metadata as an object, {} if none, None if too large to take."""
+    metadata = data.get(key) or {}
+    if isinstance(metadata, str):
+        if len(metadata) > settings.MAX_METADATA_BYTES:
+            return None
+        try:
+            metadata = json.loads(metadata)
+        except ValueError:
+            metadata = {}
+    if not isinstance(metadata, dict):
+        return {}
+    return metadata if len(json.dumps(metadata, default=str)) <= settings.MAX_METADATA_BYTES \
+        else None
 
 
 async def _maybe_await(result: Any) -> None:
@@ -117,10 +137,12 @@ class BoundSocketIOInput(SocketIOInput):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.grants: Dict[str, Grant] = {}
+        self.expiry_timers: Dict[str, asyncio.TimerHandle] = {}
         if not self.jwt_key:
-            logger.warning(
-                "The side panel's Socket.IO channel has no secret (RASA_JWT_SECRET): "
-                "any client can read and write any conversation. Development only.")
+            from rasa.shared.exceptions import RasaException
+
+            raise RasaException("RASA_JWT_SECRET must be set: the side panel's Socket.IO "
+                                "channel accepts only tokens signed with it")
 
     def get_output_channel(self) -> Optional[OutputChannel]:
         if self.sio is None:
@@ -130,8 +152,9 @@ class BoundSocketIOInput(SocketIOInput):
     def blueprint(
         self, on_new_message: Callable[[UserMessage], Awaitable[Any]]
     ) -> Blueprint:
-        # CORS of the polling transport is left to the Rasa server (`--cors`).
-        sio = AsyncServer(async_mode="sanic", cors_allowed_origins=[])
+        # CORS headers stay the Rasa server's (`--cors`); the origin is checked on connect.
+        sio = AsyncServer(async_mode="sanic", cors_allowed_origins=[],
+                          max_http_buffer_size=settings.max_request_bytes())
         bp = SocketBlueprint(sio, self.socketio_path, "socketio_webhook", __name__)
         self.sio = sio
         namespace = self.namespace
@@ -149,20 +172,30 @@ class BoundSocketIOInput(SocketIOInput):
             grant = self.grants.get(sid)
             return None if grant is None or grant.expired else grant
 
+        async def expire(sid: Text) -> None:
+            if sid in self.grants:
+                await refuse(sid, "the token has expired")
+
         @sio.on("connect", namespace=namespace)
         async def connect(sid: Text, environ: Dict, auth: Optional[Dict] = None) -> bool:
-            if self.jwt_key:
-                token = auth.get("token") if isinstance(auth, dict) else None
-                grant = grant_for(token, self.jwt_key, self.jwt_algorithm or "HS256")
-            else:
-                grant = Grant(None)
+            if not origin_allowed(environ):
+                raise ConnectionRefusedError("this page may not open the panel's connection")
+            token = auth.get("token") if isinstance(auth, dict) else None
+            grant = grant_for(token, self.jwt_key)
             self.grants[sid] = grant
+            loop = asyncio.get_running_loop()
+            self.expiry_timers[sid] = loop.call_later(
+                max(0.0, grant.expires - time.time()),
+                lambda: asyncio.ensure_future(expire(sid)))
             logger.debug("Socket.IO client %s connected.", sid)
             return True
 
         @sio.on("disconnect", namespace=namespace)
         async def disconnect(sid: Text, *args: Any) -> None:
             self.grants.pop(sid, None)
+            timer = self.expiry_timers.pop(sid, None)
+            if timer is not None:
+                timer.cancel()
             logger.debug("Socket.IO client %s disconnected.", sid)
 
         @sio.on("session_request", namespace=namespace)
@@ -172,7 +205,7 @@ class BoundSocketIOInput(SocketIOInput):
                 return await refuse(sid, "the token has expired")
             data = data if isinstance(data, dict) else {}
             session_id = data.get("session_id") or grant.conversation_id or uuid.uuid4().hex
-            if not isinstance(session_id, str) or not grant.allows(session_id):
+            if not tokens.valid_conversation_id(session_id) or not grant.allows(session_id):
                 return await refuse(sid, "the token is for another conversation")
             if self.session_persistence:
                 for room in list(sio.rooms(sid, namespace=namespace)):
@@ -196,12 +229,12 @@ class BoundSocketIOInput(SocketIOInput):
                     return await refuse(sid, "the token is for another conversation")
             else:
                 sender_id = sid
-            metadata = data.get(self.metadata_key) or {}
-            if isinstance(metadata, str):
-                try:
-                    metadata = json.loads(metadata)
-                except ValueError:
-                    metadata = {}
+            metadata = metadata_of(data, self.metadata_key)
+            if metadata is None:
+                await sio.emit(self.bot_message_evt, {"text": "That message's metadata is too "
+                                                      "large; it was not saved."},
+                               room=sid, namespace=namespace)
+                return
             message = data.get("message", "")
             if isinstance(message, str) and len(message) > settings.max_message_chars():
                 await sio.emit(self.bot_message_evt, {"text": settings.too_long_text(len(message))},
@@ -216,7 +249,7 @@ class BoundSocketIOInput(SocketIOInput):
                 BoundSocketIOOutput(sio, self.bot_message_evt),
                 sender_id,
                 input_channel=self.name(),
-                metadata=metadata if isinstance(metadata, dict) else {},
+                metadata=metadata,
             ))
 
         return bp

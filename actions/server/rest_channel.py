@@ -4,13 +4,15 @@ Rasa 3.6's REST channel (``/webhooks/rest/webhook``) accepts any sender from any
 when handling a message fails it answers an empty list and logs the message text.
 ``AuthRestInput`` keeps its URL and its request and response formats, and:
 
-* with ``HELPLINE_ENV=production``, requires ``Authorization: Bearer <JWT>`` signed with
-  ``RASA_JWT_SECRET`` (HS256), the same tokens as Rasa's HTTP API:
-  ``{"user": {"role": "admin"}}`` may write to any conversation,
-  ``{"user": {"role": "user", "username": <sender>}}`` only to its own. No token or a bad
-  one: 401. A token for another conversation: 403. In development a request without a
-  token is still let through (as Rasa's channel does, on 127.0.0.1), but a token that is
-  sent is always checked;
+* requires ``Authorization: Bearer <JWT>`` signed with ``RASA_JWT_SECRET``, in
+  development too (the launcher has the secret and the panel its demo token), read by
+  :func:`actions.server.tokens.claims` like every token of the Rasa server: a token of
+  role ``admin`` may write to any conversation, one of role ``user`` only to its own.
+  No token or a bad one: 401. A token for another conversation: 403;
+* takes only JSON (``Content-Type: application/json``), a message of at most
+  ``MAX_MESSAGE_CHARS`` characters, metadata of at most ``settings.MAX_METADATA_BYTES``
+  and a sender id the stores can hold (actions/server/http_guard.py checks the first
+  three before the body is read as JSON, and this channel again);
 * answers 503, with the message for the counsellor that actions/server/resilience.py
   adds, when the message could not be handled (database down, a server fault), and logs
   only the exception's type.
@@ -24,7 +26,6 @@ import os
 from asyncio import CancelledError
 from typing import Any, Awaitable, Callable, Optional, Text
 
-import jwt
 from rasa.core.channels.channel import CollectingOutputChannel, UserMessage
 from rasa.core.channels.rest import RestInput
 from rasa.shared.exceptions import RasaException
@@ -33,7 +34,7 @@ from sanic.request import Request
 from sanic.response import HTTPResponse
 
 from actions import settings
-from actions.server import resilience
+from actions.server import http_guard, resilience, tokens
 
 logger = logging.getLogger(__name__)
 
@@ -42,16 +43,16 @@ NOT_HANDLED_TEXT = resilience.NOT_HANDLED_TEXT
 
 def body_problem(body: dict) -> Optional[tuple[int, str]]:
     """A clear 4xx for a body Rasa would choke on: a message that is not text or is too
-    long (413), metadata that is not an object, an input channel that is not a name."""
+    long (413), metadata that is not a small object, an input channel that is not a name."""
     message = body.get("message")
     if not isinstance(message, str):
         return 400, "message must be text"
-    if len(message) > settings.max_message_chars():
-        return 413, settings.too_long_text(len(message))
-    if body.get("metadata") is not None and not isinstance(body.get("metadata"), dict):
-        return 400, "metadata must be a JSON object"
-    if body.get("input_channel") is not None and not isinstance(body.get("input_channel"), str):
-        return 400, "input_channel must be text"
+    oversize = http_guard.too_big(body)
+    if oversize is not None:
+        return oversize
+    channel = body.get("input_channel")
+    if channel is not None and (not isinstance(channel, str) or len(channel) > 64):
+        return 400, "input_channel must be a short name"
     return None
 
 
@@ -68,30 +69,20 @@ class AuthRestInput(RestInput):
 
     def __init__(self) -> None:
         self.secret = os.environ.get("RASA_JWT_SECRET", "").strip()
-        self.token_required = settings.production()
-        if self.token_required and not self.secret:
-            raise RasaException("RASA_JWT_SECRET must be set when HELPLINE_ENV=production: "
-                                "the REST channel accepts only tokens signed with it")
+        if not self.secret:
+            raise RasaException("RASA_JWT_SECRET must be set: the REST channel accepts only "
+                                "tokens signed with it (make run sets one in development)")
         resilience.install()
 
     def refusal(self, request: Request, sender: Any) -> Optional[HTTPResponse]:
         """None if the request's token may write to ``sender``, else the error response."""
-        header = request.headers.get("Authorization", "")
-        if not header and not self.token_required:
-            return None  # development: open, like Rasa's own REST channel
-        scheme, _, token = header.partition(" ")
-        if scheme.lower() != "bearer" or not token.strip() or not self.secret:
-            return response.json({"error": "a bearer token is required"}, status=401,
-                                 headers={"WWW-Authenticate": "Bearer"})
         try:
-            payload = jwt.decode(token.strip(), self.secret, algorithms=["HS256"])
-        except jwt.InvalidTokenError:
-            return response.json({"error": "the token is not valid"}, status=401,
+            claims = tokens.claims(tokens.bearer(request.headers.get("Authorization")),
+                                   self.secret)
+        except tokens.TokenRefused as exc:
+            return response.json({"error": str(exc)}, status=401,
                                  headers={"WWW-Authenticate": "Bearer"})
-        user = payload.get("user") if isinstance(payload.get("user"), dict) else {}
-        if user.get("role") == "admin":
-            return None
-        if user.get("role") == "user" and user.get("username") == sender:
+        if claims.allows(sender):
             return None
         return response.json({"error": "this token is not for that conversation"}, status=403)
 
@@ -106,13 +97,22 @@ class AuthRestInput(RestInput):
 
         @webhook.route("/webhook", methods=["POST"])
         async def receive(request: Request) -> HTTPResponse:
+            header_refusal = self.refusal(request, None)
+            if header_refusal is not None and header_refusal.status == 401:
+                return header_refusal  # no valid token: the body is not even read
             body = request.json if isinstance(request.json, dict) else None
-            sender = body.get("sender") if body else None
+            if body is None:
+                return response.json({"error": "the body must be a JSON object"}, status=400)
+            sender = body.get("sender")
             refused = self.refusal(request, sender)
             if refused is not None:
                 return refused
             if not isinstance(sender, str) or not sender.strip():
                 return response.json({"error": "sender (the conversation id) is required"},
+                                     status=400)
+            if not tokens.valid_conversation_id(sender):
+                return response.json({"error": "sender is not a valid conversation id (at "
+                                      f"most {settings.MAX_SENDER_CHARS} printable characters)"},
                                      status=400)
             problem = body_problem(body)
             if problem is not None:

@@ -5,6 +5,11 @@
 is ``rasa run ...`` plus ``--jwt-secret $RASA_JWT_SECRET``, added inside this process so
 the secret never appears on a command line (any local user can read those with ``ps``).
 scripts/stack.py starts the Rasa server this way.
+
+It is also where this project's changes to the Rasa server are installed, explicitly and
+before Rasa starts: the HTTP guard (who may use which route, request sizes:
+actions/server/http_guard.py) and what the NLU reads of a message
+(actions/server/nlu_input.py).
 """
 from __future__ import annotations
 
@@ -20,9 +25,31 @@ def rasa_args(args: list[str], secret: str) -> list[str]:
     return args
 
 
+def install_patches() -> None:
+    """The HTTP guard on every app Rasa makes, and the NLU's view of a message."""
+    import rasa.core.run
+
+    from actions.server import http_guard, nlu_input
+
+    nlu_input.install()
+    configure = getattr(rasa.core.run.configure_app, "__wrapped__", rasa.core.run.configure_app)
+
+    def configure_app(*args, **kwargs):  # type: ignore[no-untyped-def]
+        app = configure(*args, **kwargs)
+        http_guard.install(app)
+        return app
+
+    configure_app.__wrapped__ = configure  # type: ignore[attr-defined]
+    rasa.core.run.configure_app = configure_app  # serve_application looks it up at call time
+
+
 def main() -> None:
+    from actions import settings
+
+    settings.helpline_env()  # refuse an unknown HELPLINE_ENV before loading anything
     args = rasa_args(sys.argv[1:], os.environ.get("RASA_JWT_SECRET", "").strip())
     sys.argv = ["rasa"] + args
+    install_patches()
     from rasa.__main__ import main as rasa_main
 
     rasa_main()

@@ -1,9 +1,11 @@
 """The side panel's server and the conversation-bound Socket.IO channel's token rules."""
 from __future__ import annotations
 
-import http.server
+import http.client
+import socket
 import threading
 import time
+from urllib.parse import urlsplit
 
 import jwt
 import pytest
@@ -13,20 +15,23 @@ from socketio.exceptions import ConnectionRefusedError
 
 import panel_server
 from actions.server.channels import grant_for
-from stack import admin_token, free_port, user_token
+from stack import admin_token, user_token
 from support import ROOT
 
 SECRET = "unit-test-secret-of-at-least-thirty-two-bytes"
+#: The panel's own origin first (the demo page), then a helpline's software.
+HOST_ORIGINS = ["http://127.0.0.1:8080", "https://crm.helpline.example"]
+HALF_SENT = b"GET /index.html HTTP/1.1\r\nHost: panel\r\nUser-Agent: slow\r\n"  # no blank line
 
 
 @pytest.fixture
 def serve():
     servers = []
 
-    def start(mint=None) -> str:
-        handler = panel_server.handler("http://127.0.0.1:5005", "Europe/London", mint)
-        server = http.server.ThreadingHTTPServer(("127.0.0.1", free_port()), handler)
-        threading.Thread(target=server.serve_forever, daemon=True).start()
+    def start(mint=None, host_origins=HOST_ORIGINS, **options) -> str:
+        handler = panel_server.handler("http://127.0.0.1:5005", "Europe/London", mint,
+                                       host_origins)
+        server = panel_server.serve("127.0.0.1", 0, handler, **options)
         servers.append(server)
         return f"http://127.0.0.1:{server.server_address[1]}"
 
@@ -34,6 +39,37 @@ def serve():
     for server in servers:
         server.shutdown()
         server.server_close()
+
+
+def connect(url: str) -> socket.socket:
+    parts = urlsplit(url)
+    return socket.create_connection((parts.hostname, parts.port), timeout=5)
+
+
+def half_sent_requests(url: str, count: int) -> list[socket.socket]:
+    """``count`` connections that send the start of a request and then nothing."""
+    conns = []
+    for _ in range(count):
+        conn = connect(url)
+        conn.sendall(HALF_SENT)
+        conns.append(conn)
+    return conns
+
+
+def closed_by_server(conn: socket.socket, within: float) -> bool:
+    """Whether the server closes ``conn`` (end of stream) within ``within`` seconds."""
+    conn.settimeout(within)
+    try:
+        return conn.recv(1024) == b""
+    except ConnectionResetError:
+        return True
+    except TimeoutError:
+        return False
+
+
+def frame_ancestors(csp: str) -> list[str]:
+    directives = dict((d.split(None, 1) + [""])[:2] for d in csp.split(";") if d.strip())
+    return directives["frame-ancestors"].split()
 
 
 def test_flags_json_gives_every_red_flag_its_label_and_meaning(serve):
@@ -48,7 +84,7 @@ def test_flags_json_gives_every_red_flag_its_label_and_meaning(serve):
 def test_config_tells_the_panel_where_rasa_is_and_the_helpline_time_zone(serve):
     config = requests.get(f"{serve()}/config.json", timeout=5).json()
     assert config == {"rasa_url": "http://127.0.0.1:5005", "timezone": "Europe/London",
-                      "demo_tokens": False}
+                      "demo_tokens": False, "host_origins": HOST_ORIGINS}
 
 
 def test_pages_allow_scripts_from_the_panel_only_and_sockets_to_rasa_only(serve):
@@ -57,6 +93,121 @@ def test_pages_allow_scripts_from_the_panel_only_and_sockets_to_rasa_only(serve)
     csp = r.headers["Content-Security-Policy"]
     assert "script-src 'self'" in csp
     assert "connect-src 'self' http://127.0.0.1:5005 ws://127.0.0.1:5005" in csp
+
+
+def test_only_the_helpline_pages_named_in_host_origins_may_frame_the_panel(serve):
+    url = serve()
+    for path in ("/index.html", "/config.json", "/panel.js", "/no-such-page"):
+        csp = requests.get(f"{url}{path}", timeout=5).headers["Content-Security-Policy"]
+        assert frame_ancestors(csp) == HOST_ORIGINS, path
+    csp = requests.get(f"{serve(host_origins=['http://127.0.0.1:8080'])}/", timeout=5) \
+        .headers["Content-Security-Policy"]
+    assert frame_ancestors(csp) == ["http://127.0.0.1:8080"]
+
+
+def test_a_host_origin_that_would_change_the_policy_is_refused():
+    with pytest.raises(ValueError):
+        panel_server.handler("http://127.0.0.1:5005", "UTC", None,
+                             ["http://127.0.0.1:8080; script-src *"])
+
+
+def test_folders_are_not_listed(serve):
+    url = serve()
+    r = requests.get(f"{url}/vendor/", timeout=5)
+    assert r.status_code == 404
+    assert "socket.io" not in r.text
+    assert requests.get(f"{url}/vendor", timeout=5).status_code == 404  # after the redirect
+    assert requests.get(f"{url}/vendor/socket.io.min.js", timeout=5).ok
+    assert "Helpline assistant" in requests.get(f"{url}/", timeout=5).text  # index.html
+
+
+def test_the_server_header_names_no_software_or_version(serve):
+    url = serve()
+    for r in (requests.get(f"{url}/", timeout=5), requests.get(f"{url}/missing", timeout=5)):
+        assert r.headers["Server"] == "helpline-panel"
+
+
+@pytest.mark.parametrize("target", ["/../scripts/panel_server.py",
+                                    "/%2e%2e/scripts/panel_server.py",
+                                    "/..%2fscripts%2fpanel_server.py", "//etc/passwd"])
+def test_files_outside_the_panel_folder_are_not_served(serve, target):
+    parts = urlsplit(serve())
+    conn = http.client.HTTPConnection(parts.hostname, parts.port, timeout=5)
+    conn.request("GET", target)
+    answer = conn.getresponse()
+    assert answer.status == 404
+    assert b"import" not in answer.read()
+    conn.close()
+
+
+@pytest.mark.parametrize("method", ["PUT", "DELETE", "OPTIONS", "PATCH", "TRACE"])
+def test_methods_other_than_get_head_and_post_are_refused_without_a_traceback(
+        serve, capfd, method):
+    r = requests.request(method, f"{serve()}/index.html", timeout=5)
+    assert r.status_code in (405, 501)
+    assert r.headers["Server"] == "helpline-panel"
+    out, err = capfd.readouterr()
+    assert "Traceback" not in out + err
+    assert "index.html" not in out + err  # no request log either
+
+
+def test_many_idle_half_sent_requests_neither_hold_threads_nor_delay_a_page(serve):
+    url = serve()
+    requests.get(f"{url}/", timeout=5)
+    threads_before = threading.active_count()
+    idle = half_sent_requests(url, 150)
+    try:
+        time.sleep(0.5)  # let the server accept them all
+        assert threading.active_count() - threads_before < 10
+        started = time.monotonic()
+        r = requests.get(f"{url}/index.html", timeout=5)
+        assert r.ok and "Helpline assistant" in r.text
+        assert time.monotonic() - started < 1.0
+    finally:
+        for conn in idle:
+            conn.close()
+
+
+def test_an_idle_connection_is_closed_after_the_timeout(serve):
+    url = serve(request_timeout=0.5)
+    conn = connect(url)
+    conn.sendall(HALF_SENT)
+    started = time.monotonic()
+    assert closed_by_server(conn, within=5)
+    assert 0.3 < time.monotonic() - started < 3
+    conn.close()
+
+
+def test_a_request_trickled_in_byte_by_byte_is_dropped_at_the_timeout(serve):
+    url = serve(request_timeout=1.0)
+    conn = connect(url)
+    started = time.monotonic()
+    closed = False
+    for byte in HALF_SENT:  # about 50 bytes at 0.2 s each would take 10 s
+        try:
+            conn.sendall(bytes([byte]))
+        except OSError:
+            closed = True
+            break
+        if closed_by_server(conn, within=0.2):
+            closed = True
+            break
+    assert closed
+    assert time.monotonic() - started < 3
+    conn.close()
+
+
+def test_when_too_many_connections_wait_the_longest_waiting_are_dropped(serve):
+    url = serve(max_waiting=16)
+    idle = half_sent_requests(url, 40)
+    try:
+        r = requests.get(f"{url}/index.html", timeout=5)
+        assert r.ok and "Helpline assistant" in r.text
+        assert closed_by_server(idle[0], within=2)
+        assert not closed_by_server(idle[-1], within=0.2)
+    finally:
+        for conn in idle:
+            conn.close()
 
 
 def test_demo_tokens_are_minted_only_when_turned_on(serve):
@@ -72,13 +223,13 @@ def test_demo_tokens_are_minted_only_when_turned_on(serve):
 
 
 def test_a_user_token_grants_its_own_conversation_only():
-    grant = grant_for(user_token(SECRET, "conv-a"), SECRET, "HS256")
+    grant = grant_for(user_token(SECRET, "conv-a"), SECRET)
     assert grant.allows("conv-a")
     assert not grant.allows("conv-b")
 
 
 def test_an_admin_token_grants_any_conversation():
-    grant = grant_for(admin_token(SECRET), SECRET, "HS256")
+    grant = grant_for(admin_token(SECRET), SECRET)
     assert grant.allows("conv-a") and grant.allows("anything")
 
 
@@ -94,12 +245,12 @@ def test_an_admin_token_grants_any_conversation():
         "other-algorithm"])
 def test_connections_without_a_valid_token_are_refused(token):
     with pytest.raises(ConnectionRefusedError):
-        grant_for(token, SECRET, "HS256")
+        grant_for(token, SECRET)
 
 
 def test_a_grant_ends_when_its_token_expires():
     token = jwt.encode({"user": {"username": "conv-a", "role": "user"}, "exp": int(time.time()) + 60},
                        SECRET, algorithm="HS256")
-    grant = grant_for(token, SECRET, "HS256")
+    grant = grant_for(token, SECRET)
     assert not grant.expired
     assert type(grant)(grant.conversation_id, time.time() - 1).expired
