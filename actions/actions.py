@@ -554,6 +554,32 @@ class ActionNextStep(CaseAction):
             text = latest_text(tracker)
             if text:
                 notes.append({"kind": "note", "text": text, "at": now})
+        unescalated = risk.by_severity([f for f in state.red_flags
+                                        if f not in state.escalated_flags])
+        reminder = ""
+        if unescalated:
+            code = unescalated[0]
+            if code not in state.steps_shown and intent != "what_next":
+                # A note that raised the flag: its step was just announced; no question now.
+                dispatcher.utter_message(
+                    text=f"Next: escalation for {risk.flag_info(code)['label']} comes first "
+                         "(its step is in the red-flag message). Press the button once it "
+                         "has started.",
+                    buttons=casestate.flag_buttons(code))
+                return None
+            if code not in state.steps_shown:
+                # Risk before routine: the flag's protocol step, not the next question.
+                state.steps_shown.append(code)
+                info = risk.flag_info(code)
+                dispatcher.utter_message(
+                    text=f"First: {info['label']} is NOT escalated. {info['escalation']}\n"
+                         "Press the button once escalation has started; 'what next?' again "
+                         "goes on with the questions meanwhile.",
+                    buttons=casestate.flag_buttons(code))
+                return None
+            # Asked again with the flag still open: never loop, but keep it in sight.
+            reminder = "Still NOT escalated: " + ", ".join(
+                risk.flag_info(c)["label"] for c in unescalated) + "."
         item = guidance.next_item(state.path_role, state.checklist_done)
         if item is None:
             state.pending_item = None
@@ -564,7 +590,7 @@ class ActionNextStep(CaseAction):
                          {"title": "Summary", "payload": "/summary"},
                          {"title": "Close case", "payload": "/close_case"}])
             return None
-        lines = []
+        lines = [reminder] if reminder else []
         if item.stage != state.stage:
             stage = guidance.stage(state.path_role, item.stage)
             if stage is not None:
@@ -642,21 +668,70 @@ class ActionTimeLeft(CaseAction):
 
 
 class ActionConfirmEscalation(CaseAction):
+    """Escalation is recorded only when the counsellor means it: the button, or words that
+    say it has started. Words that say it has not started (or will) never record it: they
+    ask instead, and undo a record that was made (casestate.escalation_said)."""
+
     def name(self) -> str:
         return "action_confirm_escalation"
 
     def respond(self, dispatcher, tracker, state, now, notes):
-        if state.escalated:
-            dispatcher.utter_message(text=f"Escalation is already recorded (at {state.escalated_at}).")
-            return None
-        state.escalated = True
-        state.escalated_at = now.isoformat()
-        notes.append({"kind": "escalation", "code": ",".join(state.red_flags) or None,
-                      "text": latest_text(tracker) or None, "at": now})
+        said = latest_text(tracker)
+        kind = casestate.escalation_said(said)
         local = now.astimezone(settings.timezone())
-        dispatcher.utter_message(text=f"Escalation recorded at {local:%H:%M}. Stay with the "
-                                      "caller; type 'what next?' for the next step.")
+        if kind == "not_started" and state.escalated_at:
+            return undo_escalation(dispatcher, state, now, notes, said)
+        if kind != "started":
+            dispatcher.utter_message(
+                text="Not recorded: " + ("escalation has not started yet. "
+                                         if kind == "not_started" else
+                                         "that sounds like escalation is still to come. ")
+                     + "The red flags stay NOT ESCALATED. Follow your escalation process, "
+                       "and press the button or tell me once it has started.",
+                buttons=[{"title": "Escalation started", "payload": "/confirm_escalation"}])
+            return None
+        if state.escalated:
+            at = datetime.fromisoformat(state.escalated_at).astimezone(settings.timezone())
+            dispatcher.utter_message(text=f"Escalation is already recorded (at {at:%H:%M}) for "
+                                          "every red flag so far.")
+            return None
+        covered = casestate.record_escalation(state, now)
+        notes.append({"kind": "escalation", "code": ",".join(covered) or None,
+                      "text": said or None, "at": now})
+        which = ", ".join(risk.flag_info(c)["label"] for c in covered) or "no red flag yet"
+        dispatcher.utter_message(
+            text=f"Escalation recorded at {local:%H:%M} for: {which}. Stay with the caller; "
+                 "type 'what next?' for the next step.",
+            buttons=[{"title": "Undo: escalation has not started",
+                      "payload": "/undo_escalation"}])
         return None
+
+
+def undo_escalation(dispatcher: CollectingDispatcher, state: CaseState, now: datetime,
+                    notes: list[dict[str, Any]], said: str) -> None:
+    """Take back a recorded escalation; the case notes keep both events."""
+    if not state.escalated_at:
+        dispatcher.utter_message(
+            text="Not recorded: no escalation is recorded for this case, and the red flags stay "
+                 "NOT ESCALATED. Press the button or tell me once escalation has started.",
+            buttons=[{"title": "Escalation started", "payload": "/confirm_escalation"}])
+        return None
+    undone = casestate.undo_escalation(state)
+    notes.append({"kind": "escalation_undone", "code": ",".join(undone) or None,
+                  "text": said or None, "at": now})
+    dispatcher.utter_message(
+        text="Escalation record withdrawn: the red flags show NOT ESCALATED again. Follow your "
+             "escalation process, and press the button once it has started.",
+        buttons=[{"title": "Escalation started", "payload": "/confirm_escalation"}])
+    return None
+
+
+class ActionUndoEscalation(CaseAction):
+    def name(self) -> str:
+        return "action_undo_escalation"
+
+    def respond(self, dispatcher, tracker, state, now, notes):
+        return undo_escalation(dispatcher, state, now, notes, latest_text(tracker))
 
 
 class ActionDismissFlag(CaseAction):

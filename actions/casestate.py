@@ -7,12 +7,16 @@ into slot events, bot messages and case-note events.
 from __future__ import annotations
 
 import dataclasses
+import re
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import lru_cache
 from typing import Any, Iterable
 from zoneinfo import ZoneInfo
 
-from actions import deadlines, guidance, risk
+import yaml
+
+from actions import deadlines, guidance, risk, settings
 
 # Classifier intents that stand for a red flag, used together with the rules (union).
 FLAG_INTENTS = {
@@ -36,8 +40,10 @@ class CaseState:
     stage: str | None = None
     red_flags: list[str] = field(default_factory=list)
     deadline_at: str | None = None
-    escalated: bool = False
+    escalated: bool = False  # derived: escalation confirmed for every flag (sync_escalation)
     escalated_at: str | None = None
+    escalated_flags: list[str] = field(default_factory=list)  # flags escalation covers
+    steps_shown: list[str] = field(default_factory=list)  # flags whose step "what next?" gave
     deadline_status: str | None = None
     deadline_words: str | None = None
     flag_words: dict[str, str] = field(default_factory=dict)
@@ -54,7 +60,11 @@ class CaseState:
         state.flag_words = dict(state.flag_words or {})
         state.dismissed_flags = list(state.dismissed_flags or [])
         state.checklist_done = list(state.checklist_done or [])
-        state.escalated = bool(state.escalated)
+        state.escalated_flags = list(state.escalated_flags or [])
+        state.steps_shown = list(state.steps_shown or [])
+        if state.escalated and not state.escalated_flags:  # a case from before per-flag state
+            state.escalated_flags = list(state.red_flags)
+        sync_escalation(state)
         return state
 
     def to_slots(self) -> dict[str, Any]:
@@ -82,11 +92,56 @@ class CaseState:
             "deadline_status": self.deadline_status,
             "flags": [
                 {"code": code, "label": risk.flag_info(code)["label"],
-                 "meaning": risk.flag_info(code)["meaning"], "words": self.flag_words.get(code)}
+                 "meaning": risk.flag_info(code)["meaning"], "words": self.flag_words.get(code),
+                 "escalated": code in self.escalated_flags}
                 for code in self.red_flags
             ],
             "checklist": guidance.checklist_state(self.path_role, self.checklist_done),
         }
+
+
+def sync_escalation(state: CaseState) -> None:
+    """``escalated`` (the contract's slot) from the per-flag record: true when escalation is
+    recorded and covers every red flag raised so far; a flag raised later makes it false."""
+    state.escalated_flags = [f for f in state.escalated_flags if f in state.red_flags]
+    state.escalated = state.escalated_at is not None and all(
+        f in state.escalated_flags for f in state.red_flags)
+
+
+@lru_cache(maxsize=1)
+def escalation_cues() -> dict[str, list[re.Pattern]]:
+    with open(settings.ROOT / "data" / "risk" / "escalation.yml", encoding="utf-8") as f:
+        cues = yaml.safe_load(f)
+    return {kind: [re.compile(rf"(?<![a-z]){re.escape(cue.lower())}(?![a-z])") for cue in words]
+            for kind, words in cues.items()}
+
+
+def escalation_said(text: str) -> str:
+    """What a counsellor's words say of escalation: ``started`` (the button sends no words),
+    ``not_started`` or ``planned`` (data/risk/escalation.yml)."""
+    lowered = " ".join(text.lower().replace("’", "'").replace("n't", " not").split())
+    for kind in ("not_started", "planned"):
+        if any(cue.search(lowered) for cue in escalation_cues()[kind]):
+            return kind
+    return "started"
+
+
+def record_escalation(state: CaseState, now: datetime) -> list[str]:
+    """Escalation has started for every flag not yet covered; returns those flags."""
+    covered = [f for f in state.red_flags if f not in state.escalated_flags]
+    state.escalated_flags += covered
+    state.escalated_at = now.isoformat()
+    sync_escalation(state)
+    return covered
+
+
+def undo_escalation(state: CaseState) -> list[str]:
+    """Escalation had not started after all: returns the flags it was recorded for."""
+    undone = list(state.escalated_flags)
+    state.escalated_flags = []
+    state.escalated_at = None
+    sync_escalation(state)
+    return undone
 
 
 @dataclass
@@ -149,14 +204,18 @@ def raise_flag(state: CaseState, outcome: Outcome, code: str, words: str, source
         return
     if code in state.dismissed_flags and state.flag_words.get(code) == words:
         return
+    was_escalated = state.escalated
     state.red_flags.append(code)
     state.flag_words[code] = words
+    sync_escalation(state)
     info = risk.flag_info(code)
     outcome.events.append({"kind": "red_flag", "code": code, "text": words, "at": now,
                            "source": source})
     text = (f"⚠ RED FLAG: {info['label']} — raised by “{words}”.\n"
             f"{info['escalation']}\n"
-            "Tell me when escalation has started.")
+            + ("Escalation was recorded for the earlier red flags; this one is NOT escalated "
+               "yet. " if was_escalated else "")
+            + "Tell me when escalation has started.")
     outcome.announcements.append(Announcement(text, flag_buttons(code)))
 
 
@@ -185,10 +244,21 @@ def check_message(state: CaseState, text: str, intent: str | None, confidence: f
 
 def check_deadline(state: CaseState, outcome: Outcome, text: str, intent: str | None,
                    confidence: float, now: datetime, tz: ZoneInfo) -> None:
-    # After "what exact time?" or when the classifier hears a deadline, a bare "9pm" counts.
-    awaiting = state.deadline_status == "ambiguous" or (
-        intent == "report_deadline" and confidence >= CLASSIFIER_THRESHOLD)
-    found = deadlines.find_deadline(text, now, tz, awaiting_time=awaiting)
+    # The offender's deadline changes only when the words are about a deadline. A bare time
+    # ("9pm") counts only after the assistant asked for the exact time, or when the classifier
+    # hears a deadline and none is set; never in a note of something else ("add note: mum
+    # phoned police at 19:30"), and never over a set deadline. The strict reading comes
+    # first, so "girl, 15, has till 10pm" is 10pm, not 15:00.
+    live = state.deadline_status == "set" and bool(state.deadline_at)
+    heard = intent == "report_deadline" and confidence >= CLASSIFIER_THRESHOLD
+    awaiting = intent != "add_note" and (
+        state.deadline_status == "ambiguous" or (heard and not live))
+    found = deadlines.find_deadline(text, now, tz)
+    if found is None and awaiting:
+        found = deadlines.find_deadline(text, now, tz, awaiting_time=True)
+    if found is not None and found.status == "ambiguous" and not deadlines.has_demand(text) \
+            and any(f.code == "self_harm_risk" for f in risk.detect_flags(text)):
+        found = None  # "he's going to kill himself tonight": a risk, not a deadline
     if found is None and intent == "report_deadline" and confidence >= CLASSIFIER_THRESHOLD \
             and not state.deadline_at:
         # The classifier hears a deadline the rules could not read: raise it and ask.
@@ -202,15 +272,25 @@ def check_deadline(state: CaseState, outcome: Outcome, text: str, intent: str | 
             found = dataclasses.replace(found, status="passed")
         else:
             previous = state.deadline_at
-            state.deadline_at = found.at.replace(microsecond=0).isoformat()
+            new_at = found.at.replace(microsecond=0).isoformat()
+            if new_at == previous:
+                return  # said again: nothing changes, nothing to announce
+            state.deadline_at = new_at
             state.deadline_status = "set"
             state.deadline_words = words
             outcome.events.append({"kind": "deadline", "code": "set", "at": now,
                                    "text": f"{state.deadline_at} ({words})"})
-            verb = "Deadline corrected" if previous else "Deadline"
             raise_flag(state, outcome, "active_deadline", words, "rules:deadline", now)
+            moved = ""
+            if previous:
+                old_at = datetime.fromisoformat(previous).astimezone(tz)
+                moved = f"moved from {old_at:%H:%M}" + (
+                    f" {old_at:%a}" if old_at.date() != found.at.astimezone(tz).date() else "")
             outcome.announcements.append(Announcement(
-                f"⏱ {verb}: {format_deadline(found.at, now, tz)} — from “{words}”."))
+                f"⏱ Deadline {moved + ' to' if moved else 'set:'} "
+                f"{format_deadline(found.at, now, tz)} — from “{words}”."
+                + (" If that is not the offender's new deadline, type the right time."
+                   if moved else "")))
             return
     if found.status == "ambiguous":
         state.deadline_status = "ambiguous"

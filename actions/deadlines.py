@@ -67,6 +67,7 @@ def patterns() -> dict[str, re.Pattern[str]]:
             r"(?P<h>[01]?\d|2[0-3])(?:[:.](?P<m>[0-5]\d))?\s*(?P<ampm>a\.?m\.?|p\.?m\.?)?(?![\w£$%])"
             r"|(?P<word>midnight|noon|midday)", re.I),
         "cue": phrase("cues"),
+        "demand": phrase("demand_words"),
         "duration_cue": phrase("duration_cues"),
         "fixed": re.compile(rf"(?<![\w])({alternation(list(w['fixed_minutes']))})(?![\w])", re.I),
         "ambiguous": phrase("ambiguous"),
@@ -354,6 +355,12 @@ def is_vague_deadline(text: str, vague: re.Match, cue_anywhere: bool) -> bool:
     # "says she's ok, going to tell his dad tonight"
     clause = re.split(r"[,.;!?]", text[:vague.start()])[-1] + re.split(r"[,.;!?]", text[vague.start():])[0]
     return bool(patterns()["cue"].search(clause))
+
+
+def has_demand(text: str) -> bool:
+    """The words speak of the offender's demand (``demand_words`` in data/risk/deadlines.yml:
+    pay, send, post, deadline ...), not only of a time."""
+    return bool(patterns()["demand"].search(text or ""))
 
 
 def find_deadline(text: str, now: datetime, tz: ZoneInfo,

@@ -41,7 +41,13 @@ def flag_info(code: str) -> dict[str, str]:
     """Label, meaning and escalation step of a flag (data/risk/flags.yml)."""
     info = load("flags.yml")[code]
     return {"code": code, "label": info["label"], "meaning": " ".join(info["meaning"].split()),
-            "escalation": " ".join(info["escalation"].split())}
+            "escalation": " ".join(info["escalation"].split()),
+            "severity": int(info.get("severity", 9))}
+
+
+def by_severity(codes: list[str]) -> list[str]:
+    """Flag codes, the most severe first (``severity`` in data/risk/flags.yml)."""
+    return sorted(codes, key=lambda code: flag_info(code)["severity"])
 
 
 def lemma_keys(word: str) -> list[str]:

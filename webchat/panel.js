@@ -188,8 +188,17 @@
     Array.prototype.slice.call(list.children).forEach(function (li) {
       if (codes.indexOf(li.dataset.code) < 0) list.removeChild(li);
     });
+    var escalatedFlags = Array.isArray(cs.escalated_flags) ? cs.escalated_flags.map(String)
+      : (cs.flags || []).filter(function (f) { return f && f.escalated; }).map(function (f) { return String(f.code); });
+    function renderFlagState(li, code) {
+      var state = li.querySelector(".flag-state");
+      var escalated = escalatedFlags.indexOf(code) >= 0;
+      li.dataset.escalated = escalated ? "yes" : "no";
+      state.textContent = escalated ? "Escalated" : "NOT escalated";
+    }
     codes.forEach(function (code) {
-      if (list.querySelector('[data-code="' + CSS.escape(code) + '"]')) return;
+      var existing = list.querySelector('[data-code="' + CSS.escape(code) + '"]');
+      if (existing) { renderFlagState(existing, code); return; }
       var t = flagText(code, cs);
       var li = document.createElement("li");
       li.className = "flag";
@@ -204,8 +213,12 @@
       var meaning = document.createElement("span");
       meaning.className = "flag-meaning";
       meaning.textContent = t.meaning;
+      var state = document.createElement("span");
+      state.className = "flag-state";
       li.appendChild(title);
+      li.appendChild(state);
       li.appendChild(meaning);
+      renderFlagState(li, code);
       list.appendChild(li);
     });
     el("no-flags").hidden = codes.length > 0;
@@ -217,7 +230,10 @@
       var at = cs.escalated_at ? " at " + clock(new Date(cs.escalated_at), false) : "";
       el("escalation-text").textContent = "✓ Escalation started" + at + ".";
     } else {
-      el("escalation-text").textContent = "! Escalation not confirmed yet: follow your escalation process.";
+      var pending = codes.filter(function (c) { return escalatedFlags.indexOf(c) < 0; }).length;
+      el("escalation-text").textContent = pending && pending < codes.length
+        ? "! " + pending + " red flag" + (pending > 1 ? "s" : "") + " NOT escalated yet: follow your escalation process."
+        : "! Escalation not confirmed yet: follow your escalation process.";
     }
     el("escalation-confirm").hidden = !!cs.escalated || codes.length === 0;
 
@@ -415,7 +431,7 @@
           type: "case_state", case_id: slots.case_id, caller_role: slots.caller_role,
           stage: slots.stage, red_flags: slots.red_flags || [], deadline_at: slots.deadline_at,
           escalated: !!slots.escalated, escalated_at: slots.escalated_at,
-          deadline_status: slots.deadline_status, checklist: []
+          escalated_flags: slots.escalated_flags || [], deadline_status: slots.deadline_status, checklist: []
         });
       })
       .catch(function () { /* the next case_state message will fill the banner */ });

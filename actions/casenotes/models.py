@@ -15,7 +15,7 @@ from sqlalchemy.orm import declarative_base
 #: counsellor said or the assistant raised. See summary.py for each kind's payload.
 KINDS = frozenset({
     "opened", "closed", "note", "answer", "red_flag", "red_flag_dismissed", "deadline",
-    "advice", "referral", "escalation", "stage",
+    "advice", "referral", "escalation", "escalation_undone", "stage",
 })
 DEADLINE_CODES = frozenset({"set", "ambiguous", "withdrawn", "passed"})
 

@@ -14,6 +14,7 @@ Event payloads (what the writers put in each kind):
 - ``advice``: code = advice id (``platform:<name>`` for platform reporting advice,
   ``referral_pathway`` for the referral pathway); ``referral``: code/text = where to
 - ``escalation``: code = comma-separated flags (optional), text optional
+- ``escalation_undone``: code = comma-separated flags it had covered, text optional
 - ``stage``: code = stage id; ``note``: text; ``opened``: code = caller role; ``closed``
 """
 from __future__ import annotations
@@ -89,6 +90,7 @@ def summarise(store: Any, case_id: str, now: datetime | None = None,
     answers: dict[str, str] = {}
     deadline: dict[str, Any] = {"at": None, "status": "none", "words": None, "history": []}
     stage = None
+    escalated_at = None  # the latest escalation that was not undone
     for e in events:
         at = _iso(e["at"])
         timeline.append({"at": at, "kind": e["kind"], "code": e["code"], "text": e["text"]})
@@ -106,6 +108,14 @@ def summarise(store: Any, case_id: str, now: datetime | None = None,
             for flag in flags.values():
                 if flag["escalated_at"] is None and (not escalated or flag["code"] in escalated):
                     flag["escalated_at"] = at
+            escalated_at = at
+        elif kind == "escalation_undone":
+            undone = [c.strip() for c in (code or "").split(",") if c.strip()]
+            escalations.append({"at": at, "flags": undone, "text": text, "undone": True})
+            for flag in flags.values():
+                if not undone or flag["code"] in undone:
+                    flag["escalated_at"] = None
+            escalated_at = None
         elif kind == "deadline":
             when, words = _parse_deadline(text) if code == "set" else (None, text)
             deadline["history"].append({"at": at, "status": code,
@@ -137,7 +147,7 @@ def summarise(store: Any, case_id: str, now: datetime | None = None,
         "caller_role": case["caller_role"],
         "opened_at": _iso(case["opened_at"]),
         "closed_at": _iso(case["closed_at"]),
-        "escalated_at": _iso(case["escalated_at"]),
+        "escalated_at": escalated_at,
         "stage": stage,
         "red_flags": red_flags,
         "deadline": deadline,

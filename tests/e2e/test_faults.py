@@ -37,7 +37,8 @@ def test_action_server_killed_the_counsellor_is_told_and_the_missed_flag_comes_l
     replies = texts(chat.say("what next?"))
     assert replies[0].startswith("✓ The assistant service is back") and "1 message" in replies[0]
     assert any(t.startswith("⚠ RED FLAG") and "kill herself" in t for t in replies)
-    assert any(t.startswith("Next:") or "\nNext:" in t for t in replies), "the next step works"
+    assert any(t.startswith("First: Self-harm or suicide risk is NOT escalated")
+               for t in replies), "the next step works, and puts the new risk first"
     slots = chat.slots()
     assert "self_harm_risk" in slots["red_flags"]
     events = production_stack.case_store().events(slots["case_id"])

@@ -1,0 +1,72 @@
+"""What the panel shows changes only when the counsellor meant it (issue 13): escalation is
+recorded per red flag, only by the button or words that say it has started; "not escalated"
+never turns the banner green and can undo it; a flag raised after escalation shows NOT
+escalated; and "what next?" puts an unescalated flag's protocol step before any question.
+At the two sizes counsellors use: a side column (400x900) and a small window (320x450)."""
+from __future__ import annotations
+
+import pytest
+from playwright.sync_api import expect
+
+from panel_page import SELF_HARM_NOTE, open_panel, say, start_child_case, stored
+
+SIZES = [(400, 900), (320, 450)]
+
+
+def answered(page, words: str) -> None:
+    """The assistant's newest message says ``words`` (replies to one note may come in
+    more than one message: wait for the one that says it)."""
+    expect(page.locator("#messages .from-bot").last).to_contain_text(words)
+
+
+@pytest.mark.parametrize("width,height", SIZES, ids=["400x900", "320x450"])
+def test_escalation_changes_only_when_the_counsellor_means_it(context, stack, shots,
+                                                               width, height):
+    page = context.new_page()
+    page.set_viewport_size({"width": width, "height": height})
+    open_panel(page, stack)
+    start_child_case(page)
+    say(page, SELF_HARM_NOTE)
+    answered(page, "comes first")
+    flag = page.locator('#flags [data-code="self_harm_risk"]')
+    expect(flag.locator(".flag-state")).to_have_text("NOT escalated")
+
+    say(page, "supervisor not free yet, havent escalated")
+    answered(page, "Not recorded")
+    expect(page.locator("#escalation-text")).to_contain_text("not confirmed")
+    assert stored(page)["caseState"]["escalated"] is False
+
+    page.locator("#escalation-confirm").click()
+    expect(page.locator("#escalation-text")).to_contain_text("Escalation started")
+    expect(flag.locator(".flag-state")).to_have_text("Escalated")
+
+    say(page, "undo that, escalation has NOT started")
+    expect(page.locator("#escalation-text")).to_contain_text("not confirmed")
+    expect(flag.locator(".flag-state")).to_have_text("NOT escalated")
+    answered(page, "withdrawn")
+
+    page.locator("#escalation-confirm").click()
+    expect(flag.locator(".flag-state")).to_have_text("Escalated")
+    say(page, "turns out the account is her cousin")
+    cousin = page.locator('#flags [data-code="offender_known"]')
+    expect(cousin.locator(".flag-state")).to_have_text("NOT escalated")
+    expect(flag.locator(".flag-state")).to_have_text("Escalated")
+    expect(page.locator("#escalation-text")).to_contain_text("1 red flag NOT escalated yet")
+    expect(page.locator("#escalation-confirm")).to_be_visible()
+    page.screenshot(path=str(shots / f"panel-escalation-{width}x{height}.png"))
+
+
+@pytest.mark.parametrize("width,height", SIZES, ids=["400x900", "320x450"])
+def test_what_next_puts_the_new_risk_first(context, stack, width, height):
+    page = context.new_page()
+    page.set_viewport_size({"width": width, "height": height})
+    open_panel(page, stack)
+    start_child_case(page)
+    say(page, "yes thinking about it tonight, has his mum's tablets in his room")
+    expect(page.locator('#flags [data-code="self_harm_risk"]')).to_be_visible()
+    answered(page, "Next: escalation for Self-harm or suicide risk comes first")
+    say(page, "what next?")
+    answered(page, "First: Self-harm or suicide risk is NOT escalated")
+    expect(page.locator("#messages .from-bot").last).not_to_contain_text("images")
+    say(page, "what next?")
+    answered(page, "Still NOT escalated: Self-harm or suicide risk")
