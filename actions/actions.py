@@ -322,6 +322,8 @@ def reminder_events(tracker: Tracker, state: CaseState, now: datetime) -> list[E
     or passed deadline cancels them.
     """
     names = [f"deadline-{tracker.sender_id}-{m}" for m in settings.reminder_minutes()]
+    if state.stage == CLOSED and state.deadline_at:
+        return [ReminderCancelled(name=name) for name in names]  # nobody is on the call
     if not state.deadline_at:
         return [ReminderCancelled(name=name) for name in names] if state.deadline_status else []
     at = datetime.fromisoformat(state.deadline_at)
@@ -500,8 +502,36 @@ def check_said(state: CaseState, said: Said) -> tuple[CaseState, casestate.Outco
 
 # --- commands -------------------------------------------------------------------------------
 
+CLOSED = "closed"  # the stage of a closed case
+NEW_CALL_BUTTONS = [dict(b, title="New call: " + b["title"][0].lower() + b["title"][1:])
+                    for b in ROLE_BUTTONS]
+
+
+def closed_case_reply(dispatcher: CollectingDispatcher, tracker: Tracker, now: datetime,
+                      notes: list[dict[str, Any]]) -> None:
+    """On a closed case nothing goes on as if it were open: words typed are kept, marked as
+    added after closing (code ``after_close``), and the counsellor is offered a new call."""
+    if is_reminder(tracker):
+        return  # a reminder of a closed case's deadline says nothing
+    intent, _ = latest_intent(tracker)
+    # what the counsellor learned is kept; a command ("what next?") is not a note
+    text = latest_text(tracker) if intent in casestate.ANSWER_INTENTS | {"add_note"} else ""
+    if text:
+        note = NOTE_PREFIX.sub("", text, count=1).strip() or text
+        notes.append({"kind": "note", "code": "after_close", "text": note, "at": now})
+    dispatcher.utter_message(
+        text="This case is closed." + (" Your words were added to it, marked as added after "
+                                       "closing." if text else "")
+             + " For a new caller, press New call.",
+        buttons=NEW_CALL_BUTTONS + [{"title": "Summary", "payload": "/summary"}])
+
+
 class CaseAction(Action, ABC):
     """Base for the predicted actions: panel state, case notes and reminder upkeep."""
+
+    #: False for the actions that also serve a closed case (reading it, opening a new one);
+    #: the others answer a closed case with :func:`closed_case_reply`.
+    open_only = True
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                   domain: dict[str, Any]) -> list[EventType]:
@@ -510,13 +540,22 @@ class CaseAction(Action, ABC):
         state = before.copy()
         now = message_time(tracker)
         note_events: list[dict[str, Any]] = []
-        extra = self.respond(dispatcher, tracker, state, now, note_events)
+        if before.stage == CLOSED and self.open_only:
+            closed_case_reply(dispatcher, tracker, now, note_events)
+            extra = None
+        else:
+            extra = self.respond(dispatcher, tracker, state, now, note_events)
         events = slot_events(slots, state) + list(extra or [])
         if state.panel_message() != before.panel_message():
             send_panel_state(dispatcher, state)
         events += write_events(dispatcher, tracker, state, note_events)
+        self.after_write(dispatcher, tracker, state)
         events += reminder_events(tracker, state, now)
         return events
+
+    def after_write(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+                    state: CaseState) -> None:
+        """Say what needs this turn's case notes written first (the closing handover)."""
 
     @abstractmethod
     def respond(self, dispatcher: CollectingDispatcher, tracker: Tracker, state: CaseState,
@@ -525,10 +564,14 @@ class CaseAction(Action, ABC):
 
 
 class ActionStartCase(CaseAction):
+    open_only = False  # a closed case's next call starts here
+
     def name(self) -> str:
         return "action_start_case"
 
     def respond(self, dispatcher, tracker, state, now, notes):
+        if state.stage == CLOSED and not case_opened_this_turn(tracker):
+            return closed_case_reply(dispatcher, tracker, now, notes)
         if state.case_id and latest_text(tracker) and not case_opened_this_turn(tracker):
             # Heard as a new call, but the words do not say so: a note on the open case.
             return ActionNextStep().respond(dispatcher, tracker, state, now, notes)
@@ -759,6 +802,8 @@ class ActionDismissFlag(CaseAction):
 
 
 class ActionSummary(CaseAction):
+    open_only = False  # a closed case can still be read
+
     def name(self) -> str:
         return "action_summary"
 
@@ -773,9 +818,14 @@ class ActionCloseCase(CaseAction):
 
     def respond(self, dispatcher, tracker, state, now, notes):
         notes.append({"kind": "closed", "at": now})
-        dispatcher.utter_message(text="Case closed. Handover summary:\n" + summary_text(state, tracker.sender_id))
-        state.stage = "closed"
+        state.stage = CLOSED
         return None
+
+    def after_write(self, dispatcher, tracker, state):
+        # after the closing is written, so the handover says when the case was closed
+        dispatcher.utter_message(
+            text="Case closed. Handover summary:\n" + summary_text(state, tracker.sender_id),
+            buttons=NEW_CALL_BUTTONS)
 
 
 def summary_text(state: CaseState, conversation_id: str) -> str:
@@ -840,6 +890,8 @@ class ActionAdvice(CaseAction):
 
 
 class ActionSupportLines(CaseAction):
+    open_only = False  # information only: nothing is written to the case
+
     def name(self) -> str:
         return "action_support_lines"
 

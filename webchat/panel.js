@@ -13,7 +13,8 @@
   var MAX_MESSAGES = 100;
   var OPENING = [
     { title: "Child / young person", payload: '/start_case{"caller_role":"child"}' },
-    { title: "Parent or carer", payload: '/start_case{"caller_role":"parent_carer"}' }
+    { title: "Parent or carer", payload: '/start_case{"caller_role":"parent_carer"}' },
+    { title: "Someone else (e.g. teacher)", payload: '/start_case{"caller_role":"other"}' }
   ];
   var ROLE_NAMES = { child: "Young person", parent_carer: "Parent or carer", other: "Someone else" };
   var DEADLINE_ALERTS = [60, 30, 15, 5, 0]; // minutes left at which a screen reader is told
@@ -180,10 +181,14 @@
     var cs = store.caseState;
     el("case").hidden = !cs;
     if (!cs) { stopCountdown(); return; }
-    el("case-role").textContent = ROLE_NAMES[cs.caller_role] || "Caller not known yet";
-    el("case-stage").textContent = cs.stage ? "Stage: " + String(cs.stage).replace(/_/g, " ") : "";
+    var closed = cs.stage === "closed";
+    el("case").dataset.closed = closed ? "yes" : "no";
+    el("case-role").textContent = (closed ? "Case closed: " : "") +
+      (ROLE_NAMES[cs.caller_role] || "Caller not known yet");
+    el("case-stage").textContent = cs.stage && cs.stage !== "closed" ? "Stage: " + String(cs.stage).replace(/_/g, " ") : "";
 
-    var codes = Array.isArray(cs.red_flags) ? cs.red_flags.map(String) : [];
+    // A closed case shows no live risk state: no countdown, no flags to escalate.
+    var codes = closed ? [] : Array.isArray(cs.red_flags) ? cs.red_flags.map(String) : [];
     var list = el("flags");
     Array.prototype.slice.call(list.children).forEach(function (li) {
       if (codes.indexOf(li.dataset.code) < 0) list.removeChild(li);
@@ -222,9 +227,12 @@
       list.appendChild(li);
     });
     el("no-flags").hidden = codes.length > 0;
+    el("no-flags").textContent = closed
+      ? "This case is closed; its red flags and deadline are in the handover. Press New call for the next caller."
+      : "No red flags raised.";
 
     var escalation = el("escalation");
-    escalation.hidden = codes.length === 0 && !cs.escalated;
+    escalation.hidden = closed || (codes.length === 0 && !cs.escalated);
     escalation.dataset.state = cs.escalated ? "started" : "pending";
     if (cs.escalated) {
       var at = cs.escalated_at ? " at " + clock(new Date(cs.escalated_at), false) : "";
@@ -239,7 +247,7 @@
 
     var items = Array.isArray(cs.checklist) ? cs.checklist : [];
     var box = el("checklist-box");
-    box.hidden = items.length === 0;
+    box.hidden = items.length === 0 || closed;
     var ol = el("checklist");
     ol.textContent = "";
     var done = 0, next = null;
@@ -262,7 +270,7 @@
     el("checklist-summary").textContent = "Checklist: " + done + " of " + items.length + " done" +
       (next ? ". Next: " + String(next.label || next.id) : "");
 
-    startCountdown();
+    if (closed) { stopCountdown(); el("deadline").hidden = true; } else startCountdown();
   }
 
   function deadlineOf(cs) {
