@@ -731,7 +731,7 @@ class ActionConfirmEscalation(CaseAction):
                                          "that sounds like escalation is still to come. ")
                      + "The red flags stay NOT ESCALATED. Follow your escalation process, "
                        "and press the button or tell me once it has started.",
-                buttons=[{"title": "Escalation started", "payload": "/confirm_escalation"}])
+                buttons=[casestate.ESCALATION_STARTED])
             return None
         if state.escalated:
             at = datetime.fromisoformat(state.escalated_at).astimezone(settings.timezone())
@@ -757,7 +757,7 @@ def undo_escalation(dispatcher: CollectingDispatcher, state: CaseState, now: dat
         dispatcher.utter_message(
             text="Not recorded: no escalation is recorded for this case, and the red flags stay "
                  "NOT ESCALATED. Press the button or tell me once escalation has started.",
-            buttons=[{"title": "Escalation started", "payload": "/confirm_escalation"}])
+            buttons=[casestate.ESCALATION_STARTED])
         return None
     undone = casestate.undo_escalation(state)
     notes.append({"kind": "escalation_undone", "code": ",".join(undone) or None,
@@ -765,7 +765,7 @@ def undo_escalation(dispatcher: CollectingDispatcher, state: CaseState, now: dat
     dispatcher.utter_message(
         text="Escalation record withdrawn: the red flags show NOT ESCALATED again. Follow your "
              "escalation process, and press the button once it has started.",
-        buttons=[{"title": "Escalation started", "payload": "/confirm_escalation"}])
+        buttons=[casestate.ESCALATION_STARTED])
     return None
 
 

@@ -189,9 +189,12 @@ def format_duration(delta: Any) -> str:
     return " ".join(parts)
 
 
+ESCALATION_STARTED = {"title": "Escalation started", "payload": "/confirm_escalation"}
+
+
 def flag_buttons(code: str) -> list[dict[str, str]]:
     return [
-        {"title": "Escalation started", "payload": "/confirm_escalation"},
+        ESCALATION_STARTED,
         {"title": "Raised in error", "payload": f'/dismiss_flag{{"flag":"{code}"}}'},
     ]
 
