@@ -34,10 +34,7 @@ ROLE_BUTTONS = [
     {"title": "Parent or carer", "payload": '/start_case{"caller_role":"parent_carer"}'},
     {"title": "Someone else (e.g. teacher)", "payload": '/start_case{"caller_role":"other"}'},
 ]
-NOTE_PREFIX = re.compile(
-    r"^\W*(?:please\s+|pls\s+)?(?:add\s+(?:a\s+)?notes?|add\s+to\s+(?:the\s+)?notes?|make\s+a\s+note"
-    r"(?:\s+that)?|note\s+(?:down|this|it)|notes?|log(?:\s+this)?|record(?:\s+this)?|jot\s+down"
-    r"|write\s+down)(?:\s*[:\-–]|\b)\s*", re.I)
+NOTE_PREFIX = casestate.NOTE_PREFIX  # "add note: ..." (defined with the checks that use it)
 CASE_ID = re.compile(r"[0-9a-f]{32}")  # uuid4().hex, as open_case makes them
 #: How far from the action server's clock a case-note event's time may be: a queued
 #: event (kept while the store was down) may be this old, and none may be in the future.
@@ -581,22 +578,44 @@ class ActionStartCase(CaseAction):
         if who is None:
             ask_caller_role(dispatcher)
             return None
+        first_visit(state, first.id)
         dispatcher.utter_message(
             text=f"New case opened: {who} is on the line.\n{first.title}: {first.say}",
             buttons=[{"title": "What next?", "payload": "/what_next"}])
         return None
 
 
+STAGE_SHOWN = "stage:"  # a steps_shown entry "stage:<id>": that stage was introduced
+
+
+def first_visit(state: CaseState, stage_id: str) -> bool:
+    """True the first time a stage's introduction (its "say") is due in this case, and
+    records it: ``steps_shown`` holds "stage:<id>" beside the red-flag codes whose step
+    was shown. Later visits say only the next question."""
+    key = STAGE_SHOWN + stage_id
+    if key in state.steps_shown:
+        return False
+    state.steps_shown.append(key)
+    return True
+
+
 class ActionNextStep(CaseAction):
     def name(self) -> str:
         return "action_next_step"
 
-    def respond(self, dispatcher, tracker, state, now, notes):
+    def respond(self, dispatcher, tracker, state, now, notes, lead: str = "",
+                keep_note: bool = True):
+        """``lead`` goes before the reply ("Noted."); ``keep_note=False``: the caller
+        keeps the message in the notes itself."""
         intent, _ = latest_intent(tracker)
-        if intent not in ("what_next", "affirm", "deny"):
+        if keep_note and intent not in ("what_next", "affirm", "deny"):
             text = latest_text(tracker)
             if text:
                 notes.append({"kind": "note", "text": text, "at": now})
+
+        def say(text: str, **kwargs: Any) -> None:
+            dispatcher.utter_message(text=f"{lead} {text}" if lead else text, **kwargs)
+
         unescalated = risk.by_severity([f for f in state.red_flags
                                         if f not in state.escalated_flags])
         reminder = ""
@@ -604,20 +623,18 @@ class ActionNextStep(CaseAction):
             code = unescalated[0]
             if code not in state.steps_shown and intent != "what_next":
                 # A note that raised the flag: its step was just announced; no question now.
-                dispatcher.utter_message(
-                    text=f"Next: escalation for {risk.flag_info(code)['label']} comes first "
-                         "(its step is in the red-flag message). Press the button once it "
-                         "has started.",
+                say(f"Next: escalation for {risk.flag_info(code)['label']} comes first "
+                    "(its step is in the red-flag message). Press the button once it "
+                    "has started.",
                     buttons=casestate.flag_buttons(code))
                 return None
             if code not in state.steps_shown:
                 # Risk before routine: the flag's protocol step, not the next question.
                 state.steps_shown.append(code)
                 info = risk.flag_info(code)
-                dispatcher.utter_message(
-                    text=f"First: {info['label']} is NOT escalated. {info['escalation']}\n"
-                         "Press the button once escalation has started; 'what next?' again "
-                         "goes on with the questions meanwhile.",
+                say(f"First: {info['label']} is NOT escalated. {info['escalation']}\n"
+                    "Press the button once escalation has started; 'what next?' again "
+                    "goes on with the questions meanwhile.",
                     buttons=casestate.flag_buttons(code))
                 return None
             # Asked again with the flag still open: never loop, but keep it in sight.
@@ -626,9 +643,8 @@ class ActionNextStep(CaseAction):
         item = guidance.next_item(state.path_role, state.checklist_done)
         if item is None:
             state.pending_item = None
-            dispatcher.utter_message(
-                text="Every question on this path is covered. You can ask for advice, a "
-                     "summary, or close the case.",
+            say("Every question on this path is covered. You can ask for advice, a "
+                "summary, or close the case.",
                 buttons=[{"title": "Advice", "payload": "/ask_advice"},
                          {"title": "Summary", "payload": "/summary"},
                          {"title": "Close case", "payload": "/close_case"}])
@@ -636,14 +652,13 @@ class ActionNextStep(CaseAction):
         lines = [reminder] if reminder else []
         if item.stage != state.stage:
             stage = guidance.stage(state.path_role, item.stage)
-            if stage is not None:
+            if stage is not None and first_visit(state, stage.id):
                 lines.append(f"{stage.title}: {stage.say}")
             state.stage = item.stage
             notes.append({"kind": "stage", "code": item.stage, "at": now})
         lines.append(f"Next: {item.prompt}")
         state.pending_item = item.id
-        dispatcher.utter_message(text="\n".join(lines),
-                                 buttons=[{"title": "What next?", "payload": "/what_next"}])
+        say("\n".join(lines), buttons=[{"title": "What next?", "payload": "/what_next"}])
         return None
 
 
@@ -664,7 +679,11 @@ class ActionGoToStage(CaseAction):
         open_items = [i for i in guidance.checklist(state.path_role)
                       if i.stage == stage.id and i.id not in state.checklist_done]
         state.pending_item = open_items[0].id if open_items else None
-        lines = [f"{stage.title}: {stage.say}"]
+        if first_visit(state, stage.id):
+            lines = [f"{stage.title}: {stage.say}"]
+        else:  # introduced already in this case: only what is still open there
+            lines = [f"Back to {stage.title}." + ("" if open_items
+                                                  else " Every question here is covered.")]
         lines += [f"• {i.prompt}" for i in open_items]
         dispatcher.utter_message(text="\n".join(lines))
         return None
@@ -695,15 +714,15 @@ class ActionTimeLeft(CaseAction):
                 return None  # a stale reminder for a corrected or withdrawn deadline
             at = datetime.fromisoformat(state.deadline_at)
             lead = casestate.format_deadline(at, datetime.now(dt_timezone.utc), tz)
-            dispatcher.utter_message(text=f"⏰ Reminder: the offender's deadline is {lead}.")
+            dispatcher.utter_message(text=f"Reminder: the offender's deadline is {lead}.")
             send_panel_state(dispatcher, state)
             return None
         if state.deadline_at:
             at = datetime.fromisoformat(state.deadline_at)
-            dispatcher.utter_message(text=f"⏱ Deadline {casestate.format_deadline(at, datetime.now(dt_timezone.utc), tz)}.")
+            dispatcher.utter_message(text=f"Deadline {casestate.format_deadline(at, datetime.now(dt_timezone.utc), tz)}.")
         elif state.deadline_status == "ambiguous":
             dispatcher.utter_message(
-                text=f"⏱ The deadline (“{state.deadline_words}”) has no exact time yet. "
+                text=f"The deadline (“{state.deadline_words}”) has no exact time yet. "
                      "What time did the offender set? Type it, for example 9pm.")
         else:
             dispatcher.utter_message(text="No active deadline is recorded for this case.")
@@ -778,27 +797,195 @@ class ActionUndoEscalation(CaseAction):
 
 
 class ActionDismissFlag(CaseAction):
+    """"Raised in error", done with care: the counsellor gives a reason (a button of
+    data/risk/dismiss_reasons.yml or their own typed words); the suicide/self-harm flag
+    also needs an explicit "yes"; the reply offers an undo (``action_restore_flag``)."""
+
     def name(self) -> str:
         return "action_dismiss_flag"
 
     def respond(self, dispatcher, tracker, state, now, notes):
-        code = (entity(tracker, "flag") or "").strip()
+        named = str(entity(tracker, "flag") or "").strip()
+        code = named
+        if code not in state.red_flags and named in risk.RED_FLAG_CODES:
+            # the button of a flag dismissed already (or never raised): never another flag
+            info = risk.flag_info(named)
+            gone = named in state.dismissed_flags
+            dispatcher.utter_message(
+                text=f"“{info['label']}” is not raised in this case now"
+                     + (" (it was marked as raised in error)" if gone else "")
+                     + ": nothing to mark as raised in error.",
+                buttons=[casestate.restore_button(named)] if gone else [])
+            return None
         if code not in state.red_flags:
             code = state.red_flags[-1] if len(state.red_flags) == 1 else code
         if code not in state.red_flags:
+            if not state.red_flags:
+                dispatcher.utter_message(text="No red flag is raised in this case now.")
+                return None
             dispatcher.utter_message(
                 text="Which red flag was raised in error?",
-                buttons=[{"title": risk.flag_info(c)["label"],
-                          "payload": f'/dismiss_flag{{"flag":"{c}"}}'} for c in state.red_flags])
+                buttons=[{"title": f"Raised in error: {risk.flag_info(c)['short']}",
+                          "payload": casestate.dismiss_payload(c)} for c in state.red_flags])
             return None
-        reason = latest_text(tracker) or "marked as raised in error by the counsellor"
-        state.red_flags = [c for c in state.red_flags if c != code]
-        state.dismissed_flags = casestate.unique(state.dismissed_flags + [code])
+        info = risk.flag_info(code)
+        typed = latest_text(tracker)
+        reason_id = str(entity(tracker, "reason") or "").strip()
+        answer = str(entity(tracker, "confirm") or "").strip().lower()
+        confirmed = answer == "yes"
+        if answer == "no" and not typed:  # "Keep the flag"
+            open_flag = code not in state.escalated_flags
+            dispatcher.utter_message(
+                text=f"Kept: “{info['label']}” stays raised"
+                     + (" and is NOT escalated. Tell me when escalation has started."
+                        if open_flag else "."),
+                buttons=[casestate.ESCALATION_STARTED] if open_flag else [])
+            return None
+        reasons = {r["id"]: r for r in risk.dismiss_reasons()}
+        if typed:  # "dismiss the deadline flag, it was the curfew": the words are the reason
+            reason_id, reason = casestate.TYPED_REASON, typed
+        elif reason_id in reasons:
+            reason = reasons[reason_id]["text"]
+        elif reason_id == casestate.TYPED_REASON and confirmed:
+            reason = typed_dismiss_reason(tracker, state, code)
+        else:
+            dispatcher.utter_message(
+                text=f"Why was “{info['label']}” raised in error? Press a reason or type it. "
+                     "The flag stays until you do.",
+                buttons=[{"title": r["title"], "payload": casestate.dismiss_payload(code, r["id"])}
+                         for r in reasons.values()] + [casestate.keep_button(code)])
+            return None
+        if casestate.dismissal_needs_confirm(code) and not confirmed:
+            if typed:  # kept now; the payload carries only the id "typed"
+                notes.append({"kind": "note", "code": f"{DISMISS_REASON_NOTE}{code}",
+                              "text": typed, "at": now})
+            question = info["confirm_dismissal"] or (
+                f"Removing the {info['label']} flag means the handover will not show it. "
+                "Confirm?")
+            dispatcher.utter_message(
+                text=f"{question}\nReason given: {reason}",
+                buttons=[{"title": f"Yes, remove {info['short']}",
+                          "payload": casestate.dismiss_payload(code, reason_id, confirm=True)},
+                         casestate.keep_button(code)])
+            return None
+        casestate.dismiss_flag(state, code)
         notes.append({"kind": "red_flag_dismissed", "code": code, "text": reason, "at": now})
         dispatcher.utter_message(
-            text=f"Marked “{risk.flag_info(code)['label']}” as raised in error; the reason is "
-                 "in the case notes. If it comes up again with new words, I will raise it again.")
+            text=f"Marked “{info['label']}” as raised in error (reason: {reason}). If it comes "
+                 "up again with new words, I will raise it again.",
+            buttons=[casestate.restore_button(code)])
         return None
+
+
+DISMISS_REASON_NOTE = "dismiss_reason:"  # code of the note keeping a typed reason
+
+
+def typed_dismiss_reason(tracker: Tracker, state: CaseState, code: str) -> str:
+    """The reason typed for dismissing ``code``, from the note kept when the confirmation
+    was asked (queued in the tracker, or in the case notes)."""
+    wanted = f"{DISMISS_REASON_NOTE}{code}"
+    queued = [e for e in tracker.get_slot("unsaved_events") or []
+              if isinstance(e, dict) and e.get("kind") == "note" and e.get("code") == wanted]
+    if queued and queued[-1].get("text"):
+        return str(queued[-1]["text"])
+    try:
+        kept = [e for e in case_store().events(state.case_id)
+                if e["kind"] == "note" and e["code"] == wanted and e["text"]]
+    except Exception as exc:  # store down or case unknown: the note itself is kept
+        logger.warning("typed dismissal reason not read (%s)", type(exc).__name__)
+        kept = []
+    return kept[-1]["text"] if kept else "typed by the counsellor (see the case notes)"
+
+
+class ActionRestoreFlag(CaseAction):
+    """Undo "raised in error": the flag is back, NOT escalated (the counsellor confirms
+    escalation again), and the case notes say so."""
+
+    def name(self) -> str:
+        return "action_restore_flag"
+
+    def respond(self, dispatcher, tracker, state, now, notes):
+        named = str(entity(tracker, "flag") or "").strip()
+        gone = [c for c in state.dismissed_flags if c not in state.red_flags]
+        code = named if named in risk.RED_FLAG_CODES else (gone[0] if len(gone) == 1 else None)
+        if code is None:
+            if not gone:
+                dispatcher.utter_message(text="No red flag was marked as raised in error in "
+                                              "this case: nothing to restore.")
+                return None
+            dispatcher.utter_message(text="Which red flag should come back?",
+                                     buttons=[casestate.restore_button(c) for c in gone])
+            return None
+        info = risk.flag_info(code)
+        if code in state.red_flags:
+            dispatcher.utter_message(text=f"“{info['label']}” is raised already: nothing to "
+                                          "restore.")
+            return None
+        if not casestate.restore_flag(state, code):
+            dispatcher.utter_message(text=f"“{info['label']}” was not marked as raised in "
+                                          "error in this case: nothing to restore.")
+            return None
+        notes.append({"kind": "red_flag_restored", "code": code,
+                      "text": latest_text(tracker) or None, "at": now})
+        words = state.flag_words.get(code)
+        dispatcher.utter_message(
+            text=f"⚠ Restored “{info['label']}”" + (f", raised by “{words}”" if words else "")
+                 + f". It is NOT escalated.\n{info['escalation']}\n"
+                   "Tell me when escalation has started.",
+            buttons=[casestate.ESCALATION_STARTED])
+        return None
+
+
+def slot_set_this_turn(tracker: Tracker, name: str) -> bool:
+    """The per-message check set the slot on the latest message."""
+    for event in reversed(tracker.events):
+        if event.get("event") == "user":
+            return False
+        if event.get("event") == "slot" and event.get("name") == name:
+            return True
+    return False
+
+
+class ActionUndoDeadline(CaseAction):
+    """"Undo: keep 20:39" after a deadline moved: the old deadline comes back, with its
+    reminders (re-scheduled by :class:`CaseAction`)."""
+
+    def name(self) -> str:
+        return "action_undo_deadline"
+
+    def respond(self, dispatcher, tracker, state, now, notes):
+        tz = settings.timezone()
+        if latest_text(tracker) and slot_set_this_turn(tracker, "deadline_at"):
+            # "undo that, it's still 8:30pm": the typed time is the deadline now
+            dispatcher.utter_message(text="Deadline taken from your words: "
+                                          + deadline_now(state, now, tz))
+            return None
+        named = str(entity(tracker, "deadline") or "").strip() or None
+        old = (state.previous_deadline or {}).get("at")
+        result, event = casestate.undo_deadline_move(state, named, now)
+        if event:
+            notes.append(event)
+        if result in ("restored", "passed"):
+            at = datetime.fromisoformat(old)
+            text = f"Deadline back to {at.astimezone(tz):%H:%M} (undo). "
+            text += (f"It is {casestate.format_deadline(at, now, tz)}." if result == "restored"
+                     else "That time has passed: no active deadline now.")
+        elif result == "stale":
+            text = ("Not changed: that undo is out of date, the deadline has changed since. "
+                    + deadline_now(state, now, tz) + " If that is wrong, type the right time.")
+        else:
+            text = "There is no deadline change to undo. " + deadline_now(state, now, tz)
+        dispatcher.utter_message(text=text)
+        return None
+
+
+def deadline_now(state: CaseState, now: datetime, tz: Any) -> str:
+    if state.deadline_at:
+        at = datetime.fromisoformat(state.deadline_at)
+        return f"The deadline is {casestate.format_deadline(at, now, tz)}."
+    if state.deadline_status == "ambiguous":
+        return f"The deadline (“{state.deadline_words}”) has no exact time yet."
+    return "No active deadline is recorded for this case."
 
 
 class ActionSummary(CaseAction):
@@ -808,7 +995,7 @@ class ActionSummary(CaseAction):
         return "action_summary"
 
     def respond(self, dispatcher, tracker, state, now, notes):
-        dispatcher.utter_message(text=summary_text(state, tracker.sender_id))
+        send_handover(dispatcher, state, tracker.sender_id)
         return None
 
 
@@ -823,32 +1010,86 @@ class ActionCloseCase(CaseAction):
 
     def after_write(self, dispatcher, tracker, state):
         # after the closing is written, so the handover says when the case was closed
-        dispatcher.utter_message(
-            text="Case closed. Handover summary:\n" + summary_text(state, tracker.sender_id),
-            buttons=NEW_CALL_BUTTONS)
+        send_handover(dispatcher, state, tracker.sender_id, buttons=NEW_CALL_BUTTONS,
+                      lead="Case closed. Handover summary:")
+
+
+def send_handover(dispatcher: CollectingDispatcher, state: CaseState, conversation_id: str,
+                  buttons: list[dict[str, str]] | None = None, lead: str = "") -> None:
+    """The handover as one message (one chat bubble; ``lead`` is a first line before it),
+    then the full timeline as a ``handover_timeline`` custom message the panel folds away
+    (none when the store is down)."""
+    text, timeline = handover(state, conversation_id)
+    dispatcher.utter_message(text=f"{lead}\n{text}" if lead else text, buttons=buttons or [])
+    if timeline is not None:
+        dispatcher.utter_message(json_message=timeline)
+
+
+def handover(state: CaseState, conversation_id: str) -> tuple[str, dict[str, Any] | None]:
+    """The handover text and the timeline message: from the case-notes store (only a case
+    of this conversation), or the text from the tracker if the store is down."""
+    if state.case_id:
+        try:
+            from actions.casenotes.summary import summarise, to_handover, to_timeline
+
+            summary = summarise(case_store(), state.case_id, conversation_id=conversation_id)
+            return to_handover(summary), to_timeline(summary)
+        except Exception as exc:
+            logger.warning("summary from the store failed (%s)", type(exc).__name__)
+    return fallback_handover(state), None
 
 
 def summary_text(state: CaseState, conversation_id: str) -> str:
-    """The handover summary: from the case-notes store (only a case of this conversation),
-    or from the tracker if the store is down."""
-    if state.case_id:
-        try:
-            from actions.casenotes import summarise, to_markdown
+    """The handover text (see :func:`handover`)."""
+    return handover(state, conversation_id)[0]
 
-            return to_markdown(summarise(case_store(), state.case_id,
-                                         conversation_id=conversation_id))
-        except Exception as exc:
-            logger.warning("summary from the store failed (%s)", type(exc).__name__)
-    flags = ", ".join(f"{risk.flag_info(c)['label']} (“{state.flag_words.get(c, '')}”)"
-                      for c in state.red_flags) or "none"
+
+def fallback_handover(state: CaseState) -> str:
+    """The handover from the call's own state when the case notes cannot be read: the
+    same plain style, with the key facts the tracker holds."""
+    from actions.casenotes.summary import HANDOVER_ROLES, clip
+
+    try:
+        tz: Any = settings.timezone()
+        zone_name = tz.key
+    except ValueError:
+        tz, zone_name = dt_timezone.utc, "UTC: HELPLINE_TIMEZONE is not a valid time zone"
+    now = datetime.now(dt_timezone.utc)
+
+    def clock(iso: str | None) -> str:
+        return datetime.fromisoformat(iso).astimezone(tz).strftime("%H:%M") if iso else "—"
+
+    role = HANDOVER_ROLES.get(state.caller_role or "", "Caller not known")
+    lines = [f"Handover — {role} — {'closed' if state.stage == CLOSED else 'still open'} "
+             f"({zone_name})",
+             "⚠ The case notes cannot be read right now: these are the key facts the call "
+             "holds; answers, notes and times are in the case record once it is back."]
+    words = f" — “{clip(state.deadline_words, 120)}”" if state.deadline_words else ""
+    if state.deadline_at:
+        passed = datetime.fromisoformat(state.deadline_at) <= now
+        lines.append(f"Deadline: {clock(state.deadline_at)} — "
+                     f"{'passed' if passed else 'active'}{words}")
+    elif state.deadline_status:
+        status = {"ambiguous": "time not confirmed"}.get(state.deadline_status,
+                                                         state.deadline_status)
+        lines.append(f"Deadline: {status}{words}")
+    else:
+        lines.append("Deadline: none recorded")
+    for code in state.red_flags:
+        said = clip(state.flag_words.get(code), 120)
+        done = (f"escalated {clock(state.escalated_at)}" if code in state.escalated_flags
+                and state.escalated_at else "NOT ESCALATED")
+        lines.append(f"Red flag: {risk.flag_info(code)['label']}"
+                     + (f" — “{said}”" if said else "") + f" — {done}")
+    if not state.red_flags:
+        lines.append("Red flags: none raised")
+    for code in state.dismissed_flags:
+        lines.append(f"Dismissed: {risk.flag_info(code)['label']}")
     done = [i.label for i in guidance.checklist(state.path_role) if i.id in state.checklist_done]
-    return "\n".join([
-        f"Caller: {state.caller_role or 'not known yet'}",
-        f"Red flags: {flags}",
-        f"Escalated: {'yes, at ' + str(state.escalated_at) if state.escalated else 'no'}",
-        f"Deadline: {state.deadline_at or state.deadline_status or 'none'}",
-        f"Checklist covered: {', '.join(done) or 'nothing yet'}",
-    ])
+    lines.append(f"Checklist covered: {'; '.join(done) or 'nothing yet'}")
+    if state.case_id:
+        lines.append(f"Case ref {state.case_id[:8]}")
+    return "\n".join(lines)
 
 
 class ActionStartAgain(Action):
@@ -866,22 +1107,35 @@ class ActionStartAgain(Action):
         return [Restarted()] + [ReminderCancelled(name=n) for n in names]
 
 
+ALL_ADVICE_BUTTON = {"title": "All advice", "payload": "/ask_advice"}
+
+
 class ActionAdvice(CaseAction):
     def name(self) -> str:
         return "action_advice"
 
     def respond(self, dispatcher, tracker, state, now, notes):
+        """A specific question gets its short answer (data/guidance/answers.yml); the
+        whole advice list only when asked for ("all advice", the Advice button)."""
         text = latest_text(tracker)
         named = [guidance.platform(v) for v in tracker.get_latest_entity_values("platform")]
-        platforms = [p for p in named if p] or guidance.platforms_in(text)
+        reply = None if guidance.wants_full_advice(text) else guidance.answer(
+            state.path_role, text, settings.country(), [p for p in named if p])
+        if reply is not None:
+            for code in reply.ids:
+                notes.append({"kind": "advice", "code": code, "at": now})
+            for name in reply.platforms:
+                notes.append({"kind": "advice", "code": f"platform:{name}", "at": now})
+            lines = list(reply.lines)
+            if reply.more:
+                lines.append(guidance.FULL_LIST_HINT)
+            dispatcher.utter_message(text="\n".join(lines),
+                                     buttons=[ALL_ADVICE_BUTTON] if reply.more else [])
+            return None
         lines = []
-        for p in platforms:
-            lines.append(f"{p['name']}: {p['in_app']} — {p['url']}")
-            notes.append({"kind": "advice", "code": f"platform:{p['name']}", "at": now})
-        if not platforms:
-            for item in guidance.advice(state.path_role):
-                lines.append(f"• {item['title']}: {item['text']}")
-                notes.append({"kind": "advice", "code": item["id"], "at": now})
+        for item in guidance.advice(state.path_role):
+            lines.append(f"• {item['title']}: {item['text']}")
+            notes.append({"kind": "advice", "code": item["id"], "at": now})
         for tool in guidance.takedown_tools(settings.country(), child=True)[:2]:
             lines.append(f"Takedown: {tool['name']} — {tool['url']}")
         state.stage = "practical_advice"
@@ -923,16 +1177,33 @@ class ActionReferral(CaseAction):
 
 
 class ActionFallback(CaseAction):
+    """A message the classifier could not place. Kept in the case notes whatever it is;
+    a question the advice answers gets its answer, a plain statement about the call is a
+    note ("Noted." and the next step); only a question it cannot answer, gibberish or words
+    to the assistant get the list of what it can do (guidance.message_kind)."""
+
     def name(self) -> str:
         return "action_fallback"
 
     def respond(self, dispatcher, tracker, state, now, notes):
         text = latest_text(tracker)
-        if text:
+        kind = guidance.message_kind(text)
+        if text and (guidance.wants_full_advice(text) or (
+                kind == "question" and guidance.answer(state.path_role, text) is not None)):
+            ActionAdvice().respond(dispatcher, tracker, state, now, notes)
+        elif kind == "note":
+            ActionNextStep().respond(dispatcher, tracker, state, now, notes, lead="Noted.",
+                                     keep_note=False)
+        else:
+            fallback_menu(dispatcher)
+        if text:  # last, so the message itself is this turn's latest note
             notes.append({"kind": "note", "text": text, "at": now})
-        dispatcher.utter_message(
-            text="I've kept that in the case notes. I can help with: what next?, summary, "
-                 "time left?, add note: ..., advice, close case.",
-            buttons=[{"title": "What next?", "payload": "/what_next"},
-                     {"title": "Summary", "payload": "/summary"}])
         return None
+
+
+def fallback_menu(dispatcher: CollectingDispatcher) -> None:
+    dispatcher.utter_message(
+        text="I've kept that in the case notes. I can help with: what next?, summary, "
+             "time left?, add note: ..., advice, close case.",
+        buttons=[{"title": "What next?", "payload": "/what_next"},
+                 {"title": "Summary", "payload": "/summary"}])

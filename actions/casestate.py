@@ -29,6 +29,19 @@ CLASSIFIER_THRESHOLD = 0.6
 ANSWER_INTENTS = {"inform", "affirm", "deny", "report_self_harm", "report_offender_known",
                   "report_ongoing_risk", "report_deadline", "nlu_fallback", "out_of_scope"}
 QUOTE_LIMIT = 160
+#: "add note: ...", "note: ...", "log this - ..." at the start of a message: the words are a
+#: note for the case record (ActionAddNote keeps what follows), never the answer to the
+#: question the assistant last asked.
+NOTE_PREFIX = re.compile(
+    r"^\W*(?:please\s+|pls\s+)?(?:add\s+(?:a\s+)?notes?|add\s+to\s+(?:the\s+)?notes?|make\s+a\s+note"
+    r"(?:\s+that)?|note\s+(?:down|this|it)|notes?|log(?:\s+this)?|record(?:\s+this)?|jot\s+down"
+    r"|write\s+down)(?:\s*[:\-–]|\b)\s*", re.I)
+#: The answer recorded for a checklist item the counsellor moved on from ("what next?"):
+#: covered in the panel so it is not asked again, but not an answer (the handover lists
+#: it as "not asked / moved on"). actions/casenotes/summary.py reads the same text.
+MOVED_ON = "(moved on)"
+#: the checklist items that ask about suicide and self-harm (data/guidance/paths.yml)
+SELF_HARM_ITEMS = frozenset({"self_harm", "mental_health"})
 
 
 @dataclass
@@ -43,13 +56,17 @@ class CaseState:
     escalated: bool = False  # derived: escalation confirmed for every flag (sync_escalation)
     escalated_at: str | None = None
     escalated_flags: list[str] = field(default_factory=list)  # flags escalation covers
-    steps_shown: list[str] = field(default_factory=list)  # flags whose step "what next?" gave
+    # flags whose step "what next?" gave, and "stage:<id>" for each stage introduced
+    steps_shown: list[str] = field(default_factory=list)
     deadline_status: str | None = None
     deadline_words: str | None = None
     flag_words: dict[str, str] = field(default_factory=dict)
     dismissed_flags: list[str] = field(default_factory=list)
     checklist_done: list[str] = field(default_factory=list)
     pending_item: str | None = None
+    # the deadline a move replaced, for "Undo: keep <old time>" (undo_deadline):
+    # {"at": ISO, "status": ..., "words": ..., "to": the ISO it moved to}; None otherwise
+    previous_deadline: dict[str, Any] | None = None
 
     @classmethod
     def from_slots(cls, slots: dict[str, Any]) -> "CaseState":
@@ -62,6 +79,8 @@ class CaseState:
         state.checklist_done = list(state.checklist_done or [])
         state.escalated_flags = list(state.escalated_flags or [])
         state.steps_shown = list(state.steps_shown or [])
+        if not isinstance(state.previous_deadline, dict):
+            state.previous_deadline = None
         if state.escalated and not state.escalated_flags:  # a case from before per-flag state
             state.escalated_flags = list(state.red_flags)
         sync_escalation(state)
@@ -90,6 +109,7 @@ class CaseState:
             "escalated": self.escalated,
             "escalated_at": self.escalated_at,
             "deadline_status": self.deadline_status,
+            "deadline_words": self.deadline_words,
             "flags": [
                 {"code": code, "label": risk.flag_info(code)["label"],
                  "meaning": risk.flag_info(code)["meaning"], "words": self.flag_words.get(code),
@@ -144,6 +164,63 @@ def undo_escalation(state: CaseState) -> list[str]:
     return undone
 
 
+#: the only dismissal that always needs an explicit "yes" (besides any flag whose
+#: data/risk/flags.yml entry has ``confirm_dismissal``)
+ALWAYS_CONFIRM_DISMISSAL = frozenset({"self_harm_risk"})
+
+
+def dismissal_needs_confirm(code: str) -> bool:
+    return code in ALWAYS_CONFIRM_DISMISSAL or bool(risk.flag_info(code)["confirm_dismissal"])
+
+
+def dismiss_flag(state: CaseState, code: str) -> None:
+    """The flag was raised in error: off the list; it comes back only on new words
+    (:func:`raise_flag`) or by :func:`restore_flag`."""
+    state.red_flags = [c for c in state.red_flags if c != code]
+    state.dismissed_flags = unique(state.dismissed_flags + [code])
+    sync_escalation(state)
+
+
+def restore_flag(state: CaseState, code: str) -> bool:
+    """Undo a dismissal: the flag is back, NOT escalated (its escalation record went with
+    the dismissal; the counsellor confirms it again), and "what next?" gives its step
+    again. False if the flag is raised already or was never dismissed."""
+    if code in state.red_flags or code not in state.dismissed_flags:
+        return False
+    state.dismissed_flags = [c for c in state.dismissed_flags if c != code]
+    state.red_flags.append(code)
+    state.escalated_flags = [c for c in state.escalated_flags if c != code]
+    state.steps_shown = [c for c in state.steps_shown if c != code]
+    sync_escalation(state)
+    return True
+
+
+def undo_deadline_move(state: CaseState, named: str | None,
+                       now: datetime) -> tuple[str, dict[str, Any] | None]:
+    """Put back the deadline the latest move replaced ("Undo: keep 20:39").
+
+    Returns what happened and the case-note event to write: ``restored``; ``passed`` (the
+    old time has gone by meanwhile: no active deadline); ``stale`` (the Undo names a time
+    the deadline has since moved on from, or the deadline changed again: nothing changes);
+    ``nothing`` (no move to undo)."""
+    old = state.previous_deadline
+    if not old or not old.get("at"):
+        return "nothing", None
+    if (named and named != old["at"]) or state.deadline_at != old.get("to"):
+        return "stale", None
+    state.previous_deadline = None
+    state.deadline_words = old.get("words")
+    if datetime.fromisoformat(old["at"]) <= now:
+        state.deadline_at = None
+        state.deadline_status = "passed"
+        return "passed", {"kind": "deadline", "code": "passed", "at": now,
+                          "text": f"{old['at']} (undo: restored; it has passed)"}
+    state.deadline_at = old["at"]
+    state.deadline_status = old.get("status") or "set"
+    return "restored", {"kind": "deadline", "code": "set", "at": now,
+                        "text": f"{old['at']} (undo: restored)"}
+
+
 @dataclass
 class Announcement:
     """Something the counsellor must see at once, in order."""
@@ -163,9 +240,16 @@ class Outcome:
         return [e["code"] for e in self.events if e["kind"] == "red_flag"]
 
 
-def quote(words: str) -> str:
+def quote(words: str, limit: int = QUOTE_LIMIT) -> str:
+    """The words on one line, at most ``limit`` characters: a longer text is cut at a word
+    boundary (never mid-word) and ends with "…"."""
     words = " ".join(words.split())
-    return words if len(words) <= QUOTE_LIMIT else words[: QUOTE_LIMIT - 1] + "…"
+    if len(words) <= limit:
+        return words
+    cut = words[: limit - 1]
+    if not words[limit - 1].isspace() and " " in cut:  # mid-word: back to the last space
+        cut = cut[: cut.rindex(" ")]
+    return cut.rstrip(" ,;:-–—") + "…"
 
 
 def format_deadline(at: datetime, now: datetime, tz: ZoneInfo) -> str:
@@ -192,10 +276,38 @@ def format_duration(delta: Any) -> str:
 ESCALATION_STARTED = {"title": "Escalation started", "payload": "/confirm_escalation"}
 
 
+TYPED_REASON = "typed"  # reason id of a reason the counsellor typed (kept in a case note)
+
+
+def dismiss_payload(code: str, reason: str | None = None, confirm: bool = False,
+                    keep: bool = False) -> str:
+    """``/dismiss_flag{"flag":...,"reason":...,"confirm":"yes"}`` (``"confirm":"no"`` keeps
+    the flag): codes and reason ids only, never free text."""
+    import json
+
+    values = {"flag": code, **({"reason": reason} if reason else {}),
+              **({"confirm": "yes"} if confirm else {"confirm": "no"} if keep else {})}
+    return "/dismiss_flag" + json.dumps(values, separators=(",", ":"))
+
+
+def keep_button(code: str) -> dict[str, str]:
+    """"Keep the flag": changes nothing (``confirm`` "no"), and, unlike "what next?", moves
+    no checklist question on."""
+    return {"title": "Keep the flag", "payload": dismiss_payload(code, confirm=False, keep=True)}
+
+
+def restore_button(code: str) -> dict[str, str]:
+    return {"title": f"Undo: restore {risk.flag_info(code)['short']}",
+            "payload": f'/restore_flag{{"flag":"{code}"}}'}
+
+
 def flag_buttons(code: str) -> list[dict[str, str]]:
+    """The buttons of a red flag: escalation started, or raised in error (named, so two
+    flags raised in one turn never show two identical buttons)."""
     return [
         ESCALATION_STARTED,
-        {"title": "Raised in error", "payload": f'/dismiss_flag{{"flag":"{code}"}}'},
+        {"title": f"Raised in error: {risk.flag_info(code)['short']}",
+         "payload": dismiss_payload(code)},
     ]
 
 
@@ -278,24 +390,34 @@ def check_deadline(state: CaseState, outcome: Outcome, text: str, intent: str | 
             new_at = found.at.replace(microsecond=0).isoformat()
             if new_at == previous:
                 return  # said again: nothing changes, nothing to announce
+            # what a move replaced, for "Undo: keep <old time>" (undo_deadline)
+            state.previous_deadline = {"at": previous, "status": state.deadline_status,
+                                       "words": state.deadline_words,
+                                       "to": new_at} if previous else None
             state.deadline_at = new_at
             state.deadline_status = "set"
             state.deadline_words = words
             outcome.events.append({"kind": "deadline", "code": "set", "at": now,
                                    "text": f"{state.deadline_at} ({words})"})
             raise_flag(state, outcome, "active_deadline", words, "rules:deadline", now)
-            moved = ""
+            moved, undo = "", []
             if previous:
                 old_at = datetime.fromisoformat(previous).astimezone(tz)
-                moved = f"moved from {old_at:%H:%M}" + (
+                kept = f"{old_at:%H:%M}" + (
                     f" {old_at:%a}" if old_at.date() != found.at.astimezone(tz).date() else "")
+                moved = f"moved from {kept}"
+                # the old time rides in the payload: an older Undo button never restores
+                # a different time than it names
+                undo = [{"title": f"Undo: keep {kept}",
+                         "payload": f'/undo_deadline{{"deadline":"{previous}"}}'}]
             outcome.announcements.append(Announcement(
-                f"⏱ Deadline {moved + ' to' if moved else 'set:'} "
+                f"Deadline {moved + ' to' if moved else 'set:'} "
                 f"{format_deadline(found.at, now, tz)} — from “{words}”."
-                + (" If that is not the offender's new deadline, type the right time."
-                   if moved else "")))
+                + (" If that is not the offender's new deadline, press Undo or type the "
+                   "right time." if moved else ""), undo))
             return
     if found.status == "ambiguous":
+        state.previous_deadline = None  # the deadline moved on: no undo of an older move
         state.deadline_status = "ambiguous"
         state.deadline_words = words
         outcome.events.append({"kind": "deadline", "code": "ambiguous", "text": words, "at": now})
@@ -303,15 +425,16 @@ def check_deadline(state: CaseState, outcome: Outcome, text: str, intent: str | 
         question = found.question or (
             f"The deadline was given as “{words}”. What exact time is it? "
             "Type the time, for example 9pm or 21:00.")
-        outcome.announcements.append(Announcement(f"⏱ {question}"))
+        outcome.announcements.append(Announcement(f"Deadline time not confirmed. {question}"))
         return
     if found.status in ("withdrawn", "passed") and (state.deadline_at or state.deadline_status):
+        state.previous_deadline = None
         state.deadline_at = None
         state.deadline_status = found.status
         state.deadline_words = words
         outcome.events.append({"kind": "deadline", "code": found.status, "text": words, "at": now})
         outcome.announcements.append(Announcement(
-            f"⏱ The deadline is {found.status}: no active deadline now (“{words}”). "
+            f"The deadline is {found.status}: no active deadline now (“{words}”). "
             "The case notes keep the history."))
     elif found.status in ("withdrawn", "passed"):
         state.deadline_status = found.status
@@ -321,23 +444,46 @@ def check_deadline(state: CaseState, outcome: Outcome, text: str, intent: str | 
 
 def tick_checklist(state: CaseState, outcome: Outcome, text: str, intent: str | None,
                    now: datetime) -> None:
-    """Mark checklist items answered: the item just asked, and any the note covers."""
-    covered: list[str] = []
-    if state.pending_item and intent == "what_next":
-        # "what next?" after a suggestion: the counsellor has covered it or moved on; never
-        # loop on the same question.
-        covered.append(state.pending_item)
-        text = text or "(moved on)"
+    """Mark checklist items answered: the item just asked when the message answers it
+    (:func:`answers_pending`), and any item the message's words cover.
+
+    "what next?" after a suggestion: the counsellor has covered it or moved on; never loop
+    on the same question. The item is recorded as :data:`MOVED_ON`, not as answered,
+    unless the words cover it."""
+    covered = guidance.items_covered(state.path_role, text)
+    said = quote(NOTE_PREFIX.sub("", text, count=1).strip() or text)
+    answers: dict[str, str] = {}
+    pending = state.pending_item
+    if pending and intent == "what_next":
+        answers[pending] = said if pending in covered else MOVED_ON
+    elif pending and answers_pending(pending, text, intent, covered, self_harm=(
+            intent == "report_self_harm" or "self_harm_risk" in outcome.new_flags)):
+        answers[pending] = said
+    for item_id in covered:
+        answers.setdefault(item_id, said)
+    if pending in answers:
         state.pending_item = None
-    elif state.pending_item and intent in ANSWER_INTENTS and text.strip():
-        covered.append(state.pending_item)
-        state.pending_item = None
-    covered += guidance.items_covered(state.path_role, text)
-    for item_id in dict.fromkeys(covered):
+    for item_id, answer in answers.items():
         if item_id not in state.checklist_done:
             state.checklist_done.append(item_id)
-            outcome.events.append({"kind": "answer", "code": item_id, "text": quote(text),
+            outcome.events.append({"kind": "answer", "code": item_id, "text": answer,
                                    "at": now})
+
+
+def answers_pending(pending: str, text: str, intent: str | None, covered: list[str],
+                    self_harm: bool = False) -> bool:
+    """The message is the answer to the item the assistant last asked about: an answer
+    (not a command) with words, not a note ("add note: supervisor called 999"), not words
+    that are about other checklist items only ("she's told her sister" after "have they
+    been asked for more images?" ticks who-else-knows; the question stays open), and not a
+    disclosure of self-harm (``self_harm``) unless the question was about that ("he'd be
+    better off dead" is never the answer to "not their fault either"; it is always the
+    answer to the question about suicide and self-harm, whatever else its words touch)."""
+    if intent not in ANSWER_INTENTS or not text.strip() or NOTE_PREFIX.match(text):
+        return False
+    if self_harm:
+        return pending in SELF_HARM_ITEMS or pending in covered
+    return not covered or pending in covered
 
 
 def changed(before: CaseState, after: CaseState) -> dict[str, Any]:

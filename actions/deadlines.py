@@ -77,6 +77,9 @@ def patterns() -> dict[str, re.Pattern[str]]:
         "correction": phrase("corrections"),
         "revision": phrase("revisions"),
         "not_before": re.compile(rf"(?<![\w])({alternation(w['not_deadline_before'])})\s+(?:at\s+|around\s+|about\s+)?$", re.I),
+        "demand_before": re.compile(
+            rf"(?<![\w])({alternation(w.get('demand_before_time') or [])})\s+"
+            r"(?:at\s+|about\s+|around\s+|like\s+)?$", re.I),
         "sent_before": re.compile(rf"(?<![\w])({alternation(w['sent_at_before'])})\b.{{0,25}}\bat\s+$", re.I),
         "elapsed": re.compile(
             rf"(?:(?<![\w])(?:{alternation(w.get('elapsed_before') or [])})"
@@ -332,14 +335,20 @@ def hours_as_digits(text: str) -> str:
 
 def pick(found: list[Candidate], text: str) -> Candidate:
     """The deadline among several: the last if a revision word ("changed it to", "now")
-    stands between them, otherwise the first duration, then the first clock time."""
+    stands between them, otherwise the first duration, then the first clock time tied to
+    the demand ("till 10pm", ``demand_before_time``), then the first clock time."""
     ordered = sorted(found, key=lambda c: c.start)
     if len(ordered) > 1:
         between = text[ordered[0].start + len(ordered[0].said):ordered[-1].start]
         if patterns()["revision"].search(between):
             return ordered[-1]
     durations_ = [c for c in ordered if c.kind == "duration"]
-    return durations_[0] if durations_ else ordered[0]
+    if durations_:
+        return durations_[0]
+    # "messaged at 7 saying he had till 10pm": 10pm, not the time of the message
+    demanded = [c for c in ordered
+                if patterns()["demand_before"].search(text[max(0, c.start - 30):c.start])]
+    return demanded[0] if demanded else ordered[0]
 
 
 def is_vague_deadline(text: str, vague: re.Match, cue_anywhere: bool) -> bool:

@@ -1,5 +1,5 @@
-"""The helpline guidance as data: paths, checklists, advice, platforms, takedown tools and
-country referral pathways.
+"""The helpline guidance as data: paths, checklists, advice, short answers to specific
+questions, platforms, takedown tools and country referral pathways.
 
 Plain Python, no Rasa. Everything comes from the YAML files under ``data/guidance/``
 (read lazily, once, and cached), so a safeguarding lead can review and change the
@@ -103,7 +103,7 @@ def _country_aliases() -> dict[str, str]:
 def clear_cache() -> None:
     """Forget the loaded files (after editing them in a running process, or in tests)."""
     for fn in (_file, _countries, _country_aliases, _stage_table, _item_table,
-               _platform_table, _compile):
+               _platform_table, _answer_table, _compile):
         fn.cache_clear()
 
 
@@ -379,6 +379,156 @@ def referral(country: str | None) -> dict:
     return data
 
 
+# --------------------------------------------------------------------------- answers
+
+#: At most this many answers to one question (answers.yml's order is the priority).
+MAX_ANSWERS = 2
+#: At most this many apps' reporting routes in one answer.
+MAX_ROUTES = 2
+FULL_LIST_HINT = "Ask 'all advice' for the full list."
+
+
+@dataclass(frozen=True)
+class Reply:
+    """A short answer to a specific question (answers.yml), for the caller's path."""
+
+    ids: tuple[str, ...]  # answers.yml ids given, in order (the advice codes for the notes)
+    platforms: tuple[str, ...]  # names of the apps whose reporting route is given
+    lines: tuple[str, ...]  # the answer, direct answer first
+    more: bool  # the advice list (advice.yml) has advice these answers do not cover
+
+
+@lru_cache(maxsize=None)
+def _answer_table() -> tuple[dict, ...]:
+    return tuple(_file("answers.yml").get("answers") or [])
+
+
+def _paragraphs(text: Any) -> list[str]:
+    """A ``>-`` block's paragraphs (a blank line in the file), each on one line."""
+    return [" ".join(p.split()) for p in str(text or "").split("\n") if p.strip()]
+
+
+def _bare(text: str) -> str:
+    """The words alone: lower case, no punctuation at either end, no "please"."""
+    bare = re.sub(r"^[^\w']+|[^\w']+$", "", text.lower())
+    bare = re.sub(r"^(?:(?:please|pls|ok|okay|so)\s+)+", "", bare)
+    return re.sub(r"(?:\s+(?:please|pls|thanks))+$", "", bare)
+
+
+def wants_full_advice(text: str | None) -> bool:
+    """The words ask for the whole advice list: "all advice", "full advice", or a word
+    such as "everything" on its own (answers.yml ``full_advice``)."""
+    text = _normalise(text)
+    if not text:
+        return False
+    spec = _file("answers.yml").get("full_advice") or {}
+    if any(_found(str(p), text) for p in spec.get("phrases") or []):
+        return True
+    return _bare(text) in {" ".join(str(a).lower().split()) for a in spec.get("alone") or []}
+
+
+def _selects(raw: dict, text: str) -> bool:
+    if any(_found(str(k), text) for k in raw.get("unless") or []):
+        return False
+    if any(_found(str(k), text) for k in raw.get("any") or []):
+        return True
+    groups = raw.get("all") or []
+    return bool(groups) and all(any(_found(str(k), text) for k in group or [])
+                                for group in groups)
+
+
+def _route(entry: dict) -> str:
+    return f"{entry['name']}: {entry['in_app']} — {entry['url']}"
+
+
+def _answer_lines(raw: dict, path: str, country: str | None, routes: list[str]) -> list[str]:
+    lines: list[str] = []
+    if raw.get("tools") == "takedown":
+        lines += [f"{t['name']}: {t['who_for']} {t['url']}"
+                  for t in takedown_tools(country, child=True) if t.get("kind") == "takedown"]
+    if routes and raw.get("platform_text"):
+        return lines + routes + _paragraphs(raw["platform_text"])
+    lines += _paragraphs(raw.get(path) or raw.get("text") or raw.get("child"))
+    if raw.get("country_step"):
+        step = next((s for s in referral(country).get("referral_pathway") or []
+                     if isinstance(s, dict) and s.get("id") == raw["country_step"]), None)
+        if step:
+            lines.append(step["text"] + (f" {step['url']}" if step.get("url") else ""))
+    return lines + routes
+
+
+def answer(role: str | None, text: str | None, country: str | None = None,
+           named: Iterable[dict] = ()) -> Reply | None:
+    """The short answer to a specific question, or None when the question names no topic
+    of answers.yml and no app (then the whole advice list is the answer).
+
+    Up to :data:`MAX_ANSWERS` answers, in the file's order (safety first). ``named``:
+    platform entries already found (the classifier's ``platform`` entity); otherwise the
+    apps are looked for in the text. An app's reporting route is given when no topic is
+    found, or with an answer marked ``platform: true`` (reporting, takedown)."""
+    text = _normalise(text)
+    path = path_for(role)
+    chosen = [raw for raw in _answer_table() if _selects(raw, text)][:MAX_ANSWERS]
+    apps = [p for p in named if p] or platforms_in(text)
+    apps = list({p["id"]: p for p in apps}.values())[:MAX_ROUTES]
+    if not chosen and not apps:
+        return None
+    with_routes = bool(apps) and (not chosen or any(r.get("platform") for r in chosen))
+    routes = [_route(p) for p in apps] if with_routes else []
+    lines: list[str] = []
+    if not chosen:
+        lines = routes
+    for raw in chosen:
+        given_here = routes if raw.get("platform") and routes and not any(
+            r in lines for r in routes) else []
+        lines += _answer_lines(raw, path, country, given_here)
+    covered = {str(c) for raw in chosen for c in raw.get("covers") or []}
+    if routes:
+        covered.add("report_and_block")
+    catalogue = {a["id"] for a in advice(path)}
+    return Reply(ids=tuple(str(raw["id"]) for raw in chosen),
+                 platforms=tuple(p["name"] for p in apps) if routes else (),
+                 lines=tuple(lines), more=bool(catalogue - covered))
+
+
+_QUESTION_START = re.compile(
+    r"^(?:what|whats|what's|wat|how|why|when|where|who|whos|who's|which|should|shall|"
+    r"could|can|would|is\s+(?:it|this|that|there|she|he|they|i|we|the)|"
+    r"are\s+(?:they|we|you|there|the)|do\s+(?:i|we|you|they|she|he)|"
+    r"does\s+(?:she|he|it|the|that|this)|did\s+(?:she|he|they|you|i|we)|"
+    r"will\s+(?:she|he|they|it|i|we|you|the)|has\s+(?:she|he|it)|"
+    r"have\s+(?:they|we|you|i))\b", re.I)
+_TO_ASSISTANT = re.compile(
+    r"^(?:tell\s+me|show\s+me|give\s+me|help|hi|hello|hey|thanks|thank\s+you|bye)\b"
+    r"|(?<![\w'])(?:you|your|you're|youre|u|ur)(?![\w'])", re.I)
+_WORD = re.compile(r"[^\W\d_]+(?:'[^\W\d_]+)?")
+
+
+def _word_like(word: str) -> bool:
+    if not word.isascii():
+        return True  # another script: no spelling check here
+    low = word.lower()
+    return bool(re.search(r"[aeiouy]", low)) and not re.search(r"[^aeiouy']{5,}", low) \
+        and len(low) <= 25
+
+
+def message_kind(text: str | None) -> str:
+    """What a message the classifier could not place looks like: ``question`` (ends with
+    "?" or starts like one), ``note`` (a plain statement of at least two real-looking
+    words, not addressed to the assistant: something about the call), or ``unclear``
+    (no words, one word, gibberish, or words to the assistant). When unsure, ``unclear``."""
+    text = _normalise(text)
+    if not text:
+        return "unclear"
+    if text.rstrip().endswith("?") or _QUESTION_START.match(_bare(text)):
+        return "question"
+    words = _WORD.findall(text)
+    real = [w for w in words if _word_like(w)]
+    if len(real) < 2 or len(real) * 3 < len(words) * 2 or _TO_ASSISTANT.search(text):
+        return "unclear"
+    return "note"
+
+
 # --------------------------------------------------------------------------- checks
 
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
@@ -390,6 +540,7 @@ def _bundle() -> dict[str, Any]:
         "advice": _file("advice.yml"),
         "platforms": _file("platforms.yml"),
         "takedown": _file("takedown.yml"),
+        "answers": _file("answers.yml"),
         "countries": _countries(),
     }
 
@@ -549,6 +700,41 @@ def problems(data: dict[str, Any]) -> list[str]:
         if listed != wanted:
             out.append(f"{where}: takedown_tools {listed} should be {wanted} "
                        "(as takedown.yml says, in its order)")
+
+    # answers: ids unique, wording for both paths, keywords that compile, known advice ids
+    answer_ids: list[str] = []
+    for raw in (data.get("answers") or {}).get("answers") or []:
+        aid = raw.get("id")
+        if not aid or not id_re.match(str(aid)):
+            out.append(f"answers.yml: bad id {aid!r}")
+        if aid in answer_ids:
+            out.append(f"answers.yml: duplicate id {aid}")
+        answer_ids.append(aid)
+        for role in ROLES:
+            if not (raw.get(role) or raw.get("text")):
+                out.append(f"answers.yml: {aid}: no wording for {role}")
+        if not (raw.get("any") or raw.get("all")):
+            out.append(f"answers.yml: {aid}: no keywords (any / all)")
+        groups = [raw.get("any") or [], raw.get("unless") or [], *(raw.get("all") or [])]
+        for kw in (k for group in groups for k in group or []):
+            try:
+                _compile(str(kw))
+            except re.error as exc:
+                out.append(f"answers.yml: {aid}: bad keyword {kw!r}: {exc}")
+        for cid in raw.get("covers") or []:
+            if cid not in advice_ids:
+                out.append(f"answers.yml: {aid}: covers unknown advice id {cid}")
+        if raw.get("tools") not in (None, "takedown"):
+            out.append(f"answers.yml: {aid}: unknown tools {raw.get('tools')!r}")
+        step = raw.get("country_step")
+        for code, country in (data.get("countries") or {}).items() if step else ():
+            if step not in [s.get("id") for s in country.get("referral_pathway") or []
+                            if isinstance(s, dict)]:
+                out.append(f"answers.yml: {aid}: countries/{code}.yml has no step {step}")
+        for key, value in raw.items():
+            if "http" in str(value):
+                out.append(f"answers.yml: {aid}: {key} holds a link; links come from "
+                           "takedown.yml, platforms.yml and the country files")
 
     # links and sources everywhere
     for name, node in (("paths.yml", data.get("paths")), ("advice.yml", data.get("advice")),

@@ -38,11 +38,22 @@ def load(name: str) -> Any:
 
 @lru_cache(maxsize=None)
 def flag_info(code: str) -> dict[str, str]:
-    """Label, meaning and escalation step of a flag (data/risk/flags.yml)."""
+    """Label, short label (for buttons), meaning and escalation step of a flag, and the
+    confirmation its dismissal needs, if any (data/risk/flags.yml)."""
     info = load("flags.yml")[code]
-    return {"code": code, "label": info["label"], "meaning": " ".join(info["meaning"].split()),
+    return {"code": code, "label": info["label"], "short": info.get("short") or info["label"],
+            "meaning": " ".join(info["meaning"].split()),
             "escalation": " ".join(info["escalation"].split()),
-            "severity": int(info.get("severity", 9))}
+            "severity": int(info.get("severity", 9)),
+            "confirm_dismissal": " ".join(str(info.get("confirm_dismissal") or "").split())}
+
+
+@lru_cache(maxsize=1)
+def dismiss_reasons() -> list[dict[str, str]]:
+    """The reasons offered when a red flag was raised in error (data/risk/dismiss_reasons.yml):
+    ``id`` (goes in the button's payload), ``title`` (the button) and ``text``."""
+    return [{"id": str(r["id"]), "title": str(r["title"]), "text": " ".join(str(r["text"]).split())}
+            for r in load("dismiss_reasons.yml")["reasons"]]
 
 
 def by_severity(codes: list[str]) -> list[str]:

@@ -49,7 +49,8 @@ def flag_meanings(path: Path = FLAGS) -> dict[str, dict[str, str]]:
     with open(path, encoding="utf-8") as f:
         flags = yaml.safe_load(f) or {}
     return {code: {key: " ".join(str(info.get(key, "")).split())
-                   for key in ("label", "meaning", "escalation")}
+                   for key in ("label", "short", "meaning", "escalation", "severity")
+                   if key in info}
             for code, info in flags.items()}
 
 

@@ -345,20 +345,77 @@ def foreground(name: str) -> int:
     return 1  # not reached
 
 
+def panel_line(custom: dict) -> str:
+    """A case_state message as one line of what the panel's banner would show."""
+    flags = ", ".join(str(c) for c in custom.get("red_flags") or []) or "none"
+    deadline = custom.get("deadline_at") or custom.get("deadline_status") or "none"
+    return (f"  [panel] red flags: {flags} | deadline: {deadline} | "
+            f"escalated: {'yes' if custom.get('escalated') else 'no'} | "
+            f"stage: {custom.get('stage') or '-'}")
+
+
 def shell() -> int:
+    """Talk to the assistant in the terminal, through the same Rasa server, guard and REST
+    channel the panel uses (``RASA_PORT``, bound to ``RASA_HOST``). A running ``make run``
+    is reused; otherwise its servers are started and stopped again. Numbers pick a button."""
     stack = Stack()
     signal.signal(signal.SIGHUP, lambda *_: sys.exit(1))  # terminal closed: still clean up
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(1))
-    started = False
-    if not port_open(stack.env["ACTIONS_HOST"], int(stack.env["ACTIONS_PORT"])):
-        stack.start_actions()
-        started = True
     try:
-        return subprocess.call([str(BIN / "rasa"), "shell", "--model", str(current_model()),
-                                "--endpoints", "endpoints.yml"], cwd=ROOT, env=stack.env)
+        if not port_open(stack.env["ACTIONS_HOST"], int(stack.env["ACTIONS_PORT"])):
+            stack.start_actions()
+        if not port_open(stack.env["RASA_HOST"], int(stack.env["RASA_PORT"])):
+            print(f"Starting the assistant on {stack.rasa_url} (about a minute) ...", flush=True)
+            stack.start_rasa(current_model())
+        stack.wait_ready()
+    except (RuntimeError, SystemExit) as exc:
+        print(f"ERROR: {exc}", file=sys.stderr)
+        stack.stop()
+        return 1
+    conversation = f"shell-{secrets.token_hex(8)}"
+    headers = {"Authorization": f"Bearer {user_token(stack.secret, conversation)}"}
+    url = f"{stack.rasa_url}/webhooks/rest/webhook"
+    print(f"Conversation {conversation} on {stack.rasa_url}. Type a note or a question; "
+          "a number picks a button; Ctrl-D or /stop ends.", flush=True)
+    buttons: list[dict] = []
+    try:
+        while True:
+            try:
+                text = input("you> ").strip()
+            except EOFError:
+                break
+            if text == "/stop":
+                break
+            if text.isdigit() and 0 < int(text) <= len(buttons):
+                text = buttons[int(text) - 1]["payload"]
+            if not text:
+                continue
+            try:
+                r = requests.post(url, json={"sender": conversation, "message": text},
+                                  headers=headers, timeout=60)
+            except requests.RequestException as exc:
+                print(f"  (the assistant did not answer: {type(exc).__name__})")
+                continue
+            if not r.ok:
+                print(f"  (refused: HTTP {r.status_code} {r.text[:200]})")
+                continue
+            buttons = []
+            for message in r.json():
+                custom = message.get("custom")
+                if isinstance(custom, dict) and custom.get("type") == "case_state":
+                    print(panel_line(custom))
+                elif isinstance(custom, dict):
+                    print(f"  [panel] {custom.get('type', 'custom message')}")
+                if message.get("text"):
+                    print("bot> " + message["text"].replace("\n", "\n     "))
+                for b in message.get("buttons") or []:
+                    buttons.append(b)
+                    print(f"     [{len(buttons)}] {b.get('title')}")
+    except KeyboardInterrupt:
+        pass
     finally:
-        if started:
-            stack.stop()
+        stack.stop()
+    return 0
 
 
 if __name__ == "__main__":

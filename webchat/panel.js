@@ -105,7 +105,7 @@
   }
 
   // ---- status ----------------------------------------------------------------------------
-  var STATUS_ICONS = { connected: "●", connecting: "…", offline: "○", refused: "✕", starting: "…" };
+  var STATUS_ICONS = { connected: "●", connecting: "…", offline: "○", refused: "×", starting: "…" };
 
   function setStatus(state, text) {
     var node = el("status");
@@ -115,17 +115,31 @@
   }
 
   // ---- messages --------------------------------------------------------------------------
+  /** The conversation stays at its newest message while the counsellor has not scrolled
+   * up, also when the banner or the suggested replies change size. */
+  var atBottom = true;
+
+  function scrollToNewest() {
+    var main = el("messages").parentNode;
+    main.scrollTop = main.scrollHeight;
+  }
+
   function renderMessage(message) {
     var li = document.createElement("li");
-    li.className = "message from-" + (message.from === "me" ? "me" : "bot");
+    li.className = "message from-" + (message.from === "me" ? "me" : "bot") +
+      (message.timeline || /^(Case closed\. .*\n)?Handover —/.test(String(message.text || "")) ? " handover" : "");
     var who = document.createElement("span");
     who.className = "visually-hidden";
     who.textContent = message.from === "me" ? "You: " : "Assistant: ";
     li.appendChild(who);
-    var body = document.createElement("p");
-    body.className = "message-text";
-    appendText(body, message.text);
-    li.appendChild(body);
+    if (message.timeline) {
+      li.appendChild(renderTimeline(message.timeline));
+    } else {
+      var body = document.createElement("p");
+      body.className = "message-text";
+      appendText(body, message.text);
+      li.appendChild(body);
+    }
     if (message.at) {
       var time = document.createElement("time");
       time.className = "message-time";
@@ -135,7 +149,48 @@
     }
     el("messages").appendChild(li);
     var main = el("messages").parentNode;
-    main.scrollTop = main.scrollHeight;
+    if (message.from !== "me" && li.offsetHeight > main.clientHeight) {
+      // taller than the view: show its beginning, the counsellor scrolls on to read it
+      main.scrollTop = li.offsetTop - 4;
+      atBottom = false;
+    } else {
+      scrollToNewest();
+      atBottom = true;
+    }
+  }
+
+  /** The handover's full timeline, folded: "Full timeline (N entries)". */
+  function renderTimeline(entries) {
+    var details = document.createElement("details");
+    details.className = "timeline";
+    var summary = document.createElement("summary");
+    summary.textContent = "Full timeline (" + entries.length + " entr" + (entries.length === 1 ? "y" : "ies") + ")";
+    details.appendChild(summary);
+    var ol = document.createElement("ol");
+    entries.forEach(function (entry) {
+      var li = document.createElement("li");
+      if (entry.time) {
+        var t = document.createElement("time");
+        t.textContent = String(entry.time);
+        li.appendChild(t);
+      }
+      appendText(li, String(entry.text || ""));
+      ol.appendChild(li);
+    });
+    details.appendChild(ol);
+    return details;
+  }
+
+  function addTimeline(custom) {
+    var entries = (Array.isArray(custom.entries) ? custom.entries : []).filter(function (e) {
+      return e && typeof e === "object";
+    }).slice(-300).map(function (e) {
+      return { time: typeof e.time === "string" ? e.time : "", text: String(e.text || "") };
+    });
+    var message = { from: "bot", text: "Full timeline", timeline: entries, at: Date.now() };
+    store.messages.push(message);
+    saveStore();
+    renderMessage(message);
   }
 
   function addMessage(from, text) {
@@ -155,10 +210,14 @@
       button.type = "button";
       button.className = "quick-reply";
       button.textContent = reply.title;
-      button.addEventListener("click", function () { send(reply.payload, reply.title); });
+      button.addEventListener("click", function () {
+        send(reply.payload, reply.title);
+        el("input").focus(); // the buttons go; the next note goes into the input
+      });
       box.appendChild(button);
     });
     box.hidden = replies.length === 0;
+    if (atBottom) scrollToNewest();
   }
 
   // ---- case state ------------------------------------------------------------------------
@@ -171,10 +230,8 @@
   function flagText(code, cs) {
     var info = flagInfo[code] || {};
     var sent = (cs.flags || []).filter(function (f) { return f && f.code === code; })[0] || {};
-    return {
-      label: info.label || sent.label || code.replace(/_/g, " "),
-      meaning: info.meaning || sent.meaning || ""
-    };
+    var label = info.label || sent.label || code.replace(/_/g, " ");
+    return { label: label, short: info.short || label, meaning: info.meaning || sent.meaning || "" };
   }
 
   function renderCase() {
@@ -189,43 +246,9 @@
 
     // A closed case shows no live risk state: no countdown, no flags to escalate.
     var codes = closed ? [] : Array.isArray(cs.red_flags) ? cs.red_flags.map(String) : [];
-    var list = el("flags");
-    Array.prototype.slice.call(list.children).forEach(function (li) {
-      if (codes.indexOf(li.dataset.code) < 0) list.removeChild(li);
-    });
     var escalatedFlags = Array.isArray(cs.escalated_flags) ? cs.escalated_flags.map(String)
       : (cs.flags || []).filter(function (f) { return f && f.escalated; }).map(function (f) { return String(f.code); });
-    function renderFlagState(li, code) {
-      var state = li.querySelector(".flag-state");
-      var escalated = escalatedFlags.indexOf(code) >= 0;
-      li.dataset.escalated = escalated ? "yes" : "no";
-      state.textContent = escalated ? "Escalated" : "NOT escalated";
-    }
-    codes.forEach(function (code) {
-      var existing = list.querySelector('[data-code="' + CSS.escape(code) + '"]');
-      if (existing) { renderFlagState(existing, code); return; }
-      var t = flagText(code, cs);
-      var li = document.createElement("li");
-      li.className = "flag";
-      li.dataset.code = code;
-      var title = document.createElement("strong");
-      title.className = "flag-label";
-      var icon = document.createElement("span");
-      icon.setAttribute("aria-hidden", "true");
-      icon.textContent = "⚠ ";
-      title.appendChild(icon);
-      title.appendChild(document.createTextNode("Red flag: " + t.label));
-      var meaning = document.createElement("span");
-      meaning.className = "flag-meaning";
-      meaning.textContent = t.meaning;
-      var state = document.createElement("span");
-      state.className = "flag-state";
-      li.appendChild(title);
-      li.appendChild(state);
-      li.appendChild(meaning);
-      renderFlagState(li, code);
-      list.appendChild(li);
-    });
+    renderFlags(cs, codes, escalatedFlags);
     el("no-flags").hidden = codes.length > 0;
     el("no-flags").textContent = closed
       ? "This case is closed; its red flags and deadline are in the handover. Press New call for the next caller."
@@ -240,8 +263,8 @@
     } else {
       var pending = codes.filter(function (c) { return escalatedFlags.indexOf(c) < 0; }).length;
       el("escalation-text").textContent = pending && pending < codes.length
-        ? "! " + pending + " red flag" + (pending > 1 ? "s" : "") + " NOT escalated yet: follow your escalation process."
-        : "! Escalation not confirmed yet: follow your escalation process.";
+        ? pending + " red flag" + (pending > 1 ? "s" : "") + " NOT escalated yet."
+        : "Escalation not confirmed yet.";
     }
     el("escalation-confirm").hidden = !!cs.escalated || codes.length === 0;
 
@@ -273,6 +296,95 @@
     if (closed) { stopCountdown(); el("deadline").hidden = true; } else startCountdown();
   }
 
+  function severity(code) {
+    var n = parseInt((flagInfo[code] || {}).severity, 10);
+    return isNaN(n) ? 99 : n;
+  }
+
+  var seenFlags = null; // codes shown before this render: a new one is outlined once
+
+  /** One line per red flag, most severe first; its meaning, the words that raised it and
+   * "Raised in error" open on demand. Rebuilt from the case state each time; a flag the
+   * counsellor opened stays open. */
+  function renderFlags(cs, codes, escalatedFlags) {
+    var list = el("flags");
+    var open = {};
+    Array.prototype.forEach.call(list.querySelectorAll("li"), function (li) {
+      var d = li.querySelector("details");
+      if (d && d.open) open[li.dataset.code] = true;
+    });
+    var sent = {};
+    (cs.flags || []).forEach(function (f) { if (f && f.code) sent[String(f.code)] = f; });
+    var ordered = codes.slice().sort(function (a, b) {
+      return severity(a) - severity(b) || codes.indexOf(a) - codes.indexOf(b);
+    });
+    list.textContent = "";
+    ordered.forEach(function (code) {
+      var t = flagText(code, cs);
+      var escalated = escalatedFlags.indexOf(code) >= 0;
+      var li = document.createElement("li");
+      li.className = "flag";
+      li.dataset.code = code;
+      li.dataset.escalated = escalated ? "yes" : "no";
+      li.dataset.new = seenFlags && seenFlags.indexOf(code) < 0 ? "yes" : "no";
+      var details = document.createElement("details");
+      details.open = !!open[code];
+      var summary = document.createElement("summary");
+      var icon = document.createElement("span");
+      icon.className = "icon icon-alert";
+      icon.setAttribute("aria-hidden", "true");
+      // the short name on the line (it must fit 320 px), the full one for screen readers
+      var label = document.createElement("span");
+      label.className = "flag-label";
+      label.textContent = t.short;
+      label.title = t.label;
+      label.setAttribute("aria-hidden", "true");
+      var hidden = document.createElement("span");
+      hidden.className = "visually-hidden";
+      hidden.textContent = "Red flag: " + t.label + ". ";
+      var state = document.createElement("span");
+      state.className = "flag-state";
+      state.textContent = escalated ? "Escalated" : "NOT escalated";
+      summary.appendChild(icon);
+      summary.appendChild(hidden);
+      summary.appendChild(label);
+      summary.appendChild(state);
+      details.appendChild(summary);
+
+      var body = document.createElement("div");
+      body.className = "flag-body";
+      var meaning = document.createElement("p");
+      meaning.className = "flag-meaning";
+      meaning.textContent = t.meaning;
+      body.appendChild(meaning);
+      var words = sent[code] && sent[code].words;
+      if (words) {
+        var said = document.createElement("p");
+        said.className = "flag-words";
+        said.textContent = "Raised by: “" + String(words) + "”";
+        body.appendChild(said);
+      }
+      var actions = document.createElement("div");
+      actions.className = "flag-actions";
+      var wrong = document.createElement("button");
+      wrong.type = "button";
+      wrong.className = "flag-dismiss";
+      wrong.textContent = "Raised in error…";
+      wrong.setAttribute("aria-label", "Raised in error: " + t.label);
+      wrong.hidden = !/^[a-z_]{1,40}$/.test(code);
+      wrong.addEventListener("click", function () {
+        send('/dismiss_flag{"flag":"' + code + '"}', "Raised in error: " + t.label);
+        el("input").focus();
+      });
+      actions.appendChild(wrong);
+      body.appendChild(actions);
+      details.appendChild(body);
+      li.appendChild(details);
+      list.appendChild(li);
+    });
+    seenFlags = codes.slice();
+  }
+
   function deadlineOf(cs) {
     if (!cs) return null;
     var at = cs.deadline_at ? new Date(cs.deadline_at) : null;
@@ -287,25 +399,39 @@
     if (!at && !active) { box.hidden = true; return false; }
     box.hidden = false;
     if (!at || cs.deadline_status === "ambiguous") {
+      // A vague deadline keeps the offender's words ("by friday"): the day is not lost.
       box.dataset.state = "unclear";
-      el("deadline-left").textContent = "Deadline: exact time not confirmed";
-      el("deadline-when").textContent = at ? "Around " + clock(at, true) + " — confirm the time with the caller." : "Ask the caller when it is.";
+      var words = typeof cs.deadline_words === "string" && cs.deadline_words
+        ? "“" + cs.deadline_words.slice(0, 80) + "”" : "";
+      el("deadline-left").textContent = "Deadline " + (words || "set") + ": time not confirmed.";
+      el("deadline-when").textContent = (at ? "Around " + clock(at, true) + "; ask" : "Ask") +
+        " the caller for the exact time.";
       return !!at;
     }
     var left = at.getTime() - Date.now();
     var tz = timeZone() || "local time";
-    var when = (sameDay(at, new Date()) ? clock(at, false) + " today" : clock(at, true)) + " (" + tz + ")";
+    var when = sameDay(at, new Date()) ? clock(at, false) + " today" : clock(at, true);
     if (left > 0) {
       box.dataset.state = left <= 3600 * 1000 ? "urgent" : "running";
       el("deadline-left").textContent = (left <= 3600 * 1000 ? "URGENT: " : "") + duration(left) + " left";
-      el("deadline-when").textContent = "Deadline " + when;
+      setWhen("Deadline " + when, tz);
     } else {
       box.dataset.state = "passed";
       el("deadline-left").textContent = "Deadline passed " + duration(left) + " ago";
-      el("deadline-when").textContent = "It was " + when;
+      setWhen("It was " + when, tz);
     }
     announceDeadline(left);
     return true;
+  }
+
+  /** "Deadline 21:00 today", then the time zone (folded away where space is short). */
+  function setWhen(text, tz) {
+    var node = el("deadline-when");
+    node.textContent = text;
+    var zone = document.createElement("span");
+    zone.className = "deadline-zone";
+    zone.textContent = " (" + tz + ")";
+    node.appendChild(zone);
   }
 
   function announceDeadline(left) {
@@ -331,10 +457,14 @@
 
   // ---- talking to Rasa -------------------------------------------------------------------
   function caseStateOf(data) {
+    return customOf(data, "case_state");
+  }
+
+  function customOf(data, type) {
     var candidates = [data && data.custom, data, data && data.data, data && data.custom && data.custom.data];
     for (var i = 0; i < candidates.length; i++) {
       var c = candidates[i];
-      if (c && typeof c === "object" && c.type === "case_state") return c;
+      if (c && typeof c === "object" && c.type === type) return c;
     }
     return null;
   }
@@ -343,6 +473,8 @@
     if (!data || typeof data !== "object") return;
     var cs = caseStateOf(data);
     if (cs) { applyCaseState(cs); return; }
+    var timeline = customOf(data, "handover_timeline");
+    if (timeline) { addTimeline(timeline); return; }
     if (typeof data.text === "string" && data.text) addMessage("bot", data.text);
     var buttons = data.quick_replies || data.buttons || [];
     if (Array.isArray(buttons) && buttons.length) {
@@ -439,7 +571,8 @@
           type: "case_state", case_id: slots.case_id, caller_role: slots.caller_role,
           stage: slots.stage, red_flags: slots.red_flags || [], deadline_at: slots.deadline_at,
           escalated: !!slots.escalated, escalated_at: slots.escalated_at,
-          escalated_flags: slots.escalated_flags || [], deadline_status: slots.deadline_status, checklist: []
+          escalated_flags: slots.escalated_flags || [], deadline_status: slots.deadline_status,
+          deadline_words: slots.deadline_words, checklist: []
         });
       })
       .catch(function () { /* the next case_state message will fill the banner */ });
@@ -532,7 +665,22 @@
     });
     el("escalation-confirm").addEventListener("click", function () {
       send("/confirm_escalation", "Escalation started");
+      input.focus();
     });
+    // The newest message stays in sight when the banner or the suggested replies grow.
+    var conversation = el("messages").parentNode;
+    // Only the counsellor scrolling up stops the following; the panel's own scrolling and
+    // a box that shrinks never do.
+    var lastTop = 0;
+    conversation.addEventListener("scroll", function () {
+      var top = conversation.scrollTop;
+      if (top < lastTop - 2) atBottom = false;
+      if (conversation.scrollHeight - top - conversation.clientHeight < 24) atBottom = true;
+      lastTop = top;
+    });
+    if (window.ResizeObserver) {
+      new window.ResizeObserver(function () { if (atBottom) scrollToNewest(); }).observe(conversation);
+    }
   }
 
   function restore() {

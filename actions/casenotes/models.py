@@ -14,8 +14,9 @@ from sqlalchemy.orm import declarative_base
 #: Kinds of case event. ``opened``/``closed`` mark the case's life; the rest are what the
 #: counsellor said or the assistant raised. See summary.py for each kind's payload.
 KINDS = frozenset({
-    "opened", "closed", "note", "answer", "red_flag", "red_flag_dismissed", "deadline",
-    "advice", "referral", "escalation", "escalation_undone", "stage",
+    "opened", "closed", "note", "answer", "red_flag", "red_flag_dismissed",
+    "red_flag_restored", "deadline", "advice", "referral", "escalation", "escalation_undone",
+    "stage",
 })
 DEADLINE_CODES = frozenset({"set", "ambiguous", "withdrawn", "passed"})
 

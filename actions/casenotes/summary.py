@@ -8,9 +8,11 @@ actions/referrals, notes), so a counsellor can copy it across.
 Event payloads (what the writers put in each kind):
 - ``red_flag``: code = flag code, text = the words that raised it
 - ``red_flag_dismissed``: code = flag code, text = the reason
+- ``red_flag_restored``: code = flag code (a dismissal undone), text optional
 - ``deadline``: code in set/ambiguous/withdrawn/passed, text = ISO datetime (optionally
   followed by the words in brackets) for ``set``, otherwise the words
-- ``answer``: code = checklist item id, text = the answer
+- ``answer``: code = checklist item id, text = the answer, or :data:`MOVED_ON` for an item
+  the counsellor moved on from ("what next?"): never an answer (``summary["moved_on"]``)
 - ``advice``: code = advice id (``platform:<name>`` for platform reporting advice,
   ``referral_pathway`` for the referral pathway); ``referral``: code/text = where to
 - ``escalation``: code = comma-separated flags (optional), text optional
@@ -38,6 +40,8 @@ PERPETRATOR_ITEMS = ("offender", "perpetrator", "demands", "where_shared", "what
 #: checklist items and advice ids that are referrals / actions with other services
 REFERRAL_WORDS = ("referral", "police", "law_enforcement", "statutory", "mental_health",
                   "signpost", "takedown", "platform:")
+#: the answer text of a checklist item the counsellor moved on from (casestate.MOVED_ON)
+MOVED_ON = "(moved on)"
 
 _ISO = re.compile(r"^\s*(\d{4}-\d\d-\d\d[T ]\d\d:\d\d(?::\d\d(?:\.\d+)?)?(?:Z|[+-]\d\d:?\d\d)?)")
 
@@ -88,6 +92,8 @@ def summarise(store: Any, case_id: str, now: datetime | None = None,
 
     timeline, flags, notes, advice, referrals, escalations = [], {}, [], [], [], []
     answers: dict[str, str] = {}
+    moved_on: list[str] = []  # checklist items moved on from, never answered
+    closed_at = None  # the first closing (the case row's cache of it, when there is one)
     deadline: dict[str, Any] = {"at": None, "status": "none", "words": None, "history": []}
     stage = None
     escalated_at = None  # the latest escalation that was not undone
@@ -102,6 +108,9 @@ def summarise(store: Any, case_id: str, now: datetime | None = None,
         elif kind == "red_flag_dismissed" and code in flags:
             flags[code]["dismissed"] = text or "raised in error"
             flags[code]["dismissed_at"] = at
+        elif kind == "red_flag_restored" and code in flags:  # not dismissed any more, and
+            # back NOT escalated, as the panel shows it, until escalation is confirmed again
+            flags[code].update(dismissed=None, dismissed_at=None, escalated_at=None)
         elif kind == "escalation":
             escalated = [c.strip() for c in (code or "").split(",") if c.strip()]
             escalations.append({"at": at, "flags": escalated, "text": text})
@@ -123,9 +132,13 @@ def summarise(store: Any, case_id: str, now: datetime | None = None,
             deadline.update(status=code, words=words, at=_iso(when) if code == "set" else None)
             if code == "set" and when is not None and when <= now:
                 deadline["status"] = "passed"
+        elif kind == "answer" and code and text == MOVED_ON:
+            if code not in answers and code not in moved_on:
+                moved_on.append(code)
         elif kind == "answer" and code:
             answers[code] = f"{answers[code]} / {text}" if code in answers and text else (
                 text or answers.get(code, ""))
+            moved_on = [c for c in moved_on if c != code]
         elif kind == "advice":
             entry = {"at": at, "code": code, "text": text}
             advice.append(entry)
@@ -137,6 +150,8 @@ def summarise(store: Any, case_id: str, now: datetime | None = None,
             notes.append({"at": at, "text": text})
         elif kind == "stage":
             stage = code
+        elif kind == "closed" and closed_at is None:
+            closed_at = at
 
     labels = _labels(case["caller_role"])
     red_flags = list(flags.values())
@@ -146,19 +161,22 @@ def summarise(store: Any, case_id: str, now: datetime | None = None,
         "conversation_id": case["conversation_id"],
         "caller_role": case["caller_role"],
         "opened_at": _iso(case["opened_at"]),
-        "closed_at": _iso(case["closed_at"]),
+        "closed_at": _iso(case["closed_at"]) or closed_at,
         "escalated_at": escalated_at,
         "stage": stage,
         "red_flags": red_flags,
         "deadline": deadline,
         "answers": answers,
-        "answer_labels": {k: labels.get(k, k.replace("_", " ").capitalize()) for k in answers},
+        "answer_labels": {k: labels.get(k, k.replace("_", " ").capitalize())
+                          for k in [*answers, *moved_on]},
+        "moved_on": moved_on,
         "advice": advice,
         "referrals": referrals,
         "escalations": escalations,
         "notes": notes,
         "timeline": timeline,
     }
+    summary["facts"] = case_facts(summary)
     summary["case_management"] = {
         "caller": ROLE_LABELS.get(case["caller_role"] or "", case["caller_role"] or "not known"),
         "categories_of_concern": ["Online sexual extortion (sextortion)"]
@@ -233,13 +251,16 @@ def to_markdown(summary: dict[str, Any]) -> str:
         out.append("- None recorded.")
     for item, text in summary["answers"].items():
         out.append(f"- {summary['answer_labels'].get(item, item)}: {_one_line(text)}")
+    if summary.get("moved_on"):
+        out.append("- Not asked / moved on: " + "; ".join(
+            summary["answer_labels"].get(item, item) for item in summary["moved_on"]))
     if cm["perpetrator_info"]:
         out.append("- About the alleged perpetrator: " + "; ".join(
             _one_line(v) for v in cm["perpetrator_info"].values()))
-    out += ["", "## Advice given"]
+    out += ["", "## Advice shown to the counsellor"]
     if not summary["advice"]:
         out.append("- None recorded.")
-    for a in summary["advice"]:
+    for a in _first_of_each(summary["advice"]):
         out.append(f"- {_when(a['at'])}: {(a['code'] or '').replace('_', ' ')}"
                    + (f" — {_one_line(a['text'])}" if a["text"] else ""))
     if cm["referrals"]:
@@ -256,3 +277,490 @@ def to_markdown(summary: dict[str, Any]) -> str:
                                       else "") if x)
         out.append(f"- {_when(t['at'])} {t['kind'].replace('_', ' ')}" + (f": {detail}" if detail else ""))
     return "\n".join(out) + "\n"
+
+
+def _first_of_each(advice: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Advice entries, the first showing of each code only (asked twice, listed once)."""
+    seen: set[Any] = set()
+    out = []
+    for a in advice:
+        key = a["code"] or a["text"]
+        if key not in seen:
+            seen.add(key)
+            out.append(a)
+    return out
+
+
+# --- facts read from the counsellor's words ------------------------------------------------
+#
+# Small and conservative: a wrong age or amount in a handover is worse than none, so each
+# reader takes only what is said in so many words ("aged 15", "£500", "more pics").
+
+#: what may follow a number that is an age, never a time, a count or an amount
+_NOT_AN_AGE = (r"(?![:.]\d)(?!\s*(?:am|pm|h|hrs?|hours?|mins?|minutes?|secs?|seconds?|%|k|grand"
+               r"|pounds?|quid|dollars?|euros?|bucks|pics?|photos?|images?|videos?|nudes?"
+               r"|times?|days?|weeks?|months?|followers?|messages?|texts?|more)\b)")
+#: (pattern, lowest, highest): the age is group 1
+_AGE_PATTERNS = (
+    # "aged 15", "age 14", "age: 14"
+    (re.compile(r"(?<![\w-])(?:aged|age)\s*:?\s*(\d{1,2})(?!\d)" + _NOT_AN_AGE, re.I), 6, 25),
+    # "15 yo", "14yo", "15 y/o", "15-year-old", "15 years old", "15 yr old"
+    (re.compile(r"(?<![\w:.£$€])(\d{1,2})\s*-?\s*(?:yo|y/o|y\.o\.?|(?:years?|yrs?)\s*-?\s*old)"
+                r"(?![a-z])", re.I), 6, 25),
+    # "girl, 15", "son 14", "her son (14)", "she's 15", "he is 13": a child's age only
+    (re.compile(r"(?<![\w'’])(?:girl|boy|son|daughter|lad|kid|child|yp|cyp|teen|teenager|pupil"
+                r"|(?:s?he|they)(?:['’]s|['’]re|\s+is|\s+are|\s+turned|\s+just\s+turned))"
+                r"\s*[,(]?\s*(\d{1,2})(?!\d)" + _NOT_AN_AGE, re.I), 8, 19),
+)
+#: an amount of money: a currency sign, or a number with a currency word
+_AMOUNT = re.compile(
+    r"[£$€]\s?\d[\d,]*(?:\.\d{1,2})?(?:\s?(?:k|grand)\b)?"
+    r"|(?<![\w.:])\d[\d,]*(?:\.\d+)?\s?(?:k\s?)?(?:pounds?|quid|dollars?|bucks|euros?|grand|usd|gbp"
+    r"|eur|btc|bitcoins?)\b", re.I)
+_PAYMENT_METHODS = (
+    ("gift cards", r"gift\s?cards?|(?:amazon|steam|itunes|apple|google\s+play)\s+(?:gift\s+)?cards?"),
+    ("bitcoin", r"bitcoins?|btc"), ("crypto", r"crypto(?:currency)?"), ("PayPal", r"paypal"),
+    ("Cash App", r"cash\s?app"), ("bank transfer", r"bank\s+transfer"), ("Venmo", r"venmo"),
+    ("Western Union", r"western\s+union"), ("Revolut", r"revolut"), ("Zelle", r"zelle"),
+)
+_MONEY = re.compile(r"\b(?:money|cash|ransom|pay|pays|paid|paying|payment)\b", re.I)
+_MORE_IMAGES = re.compile(
+    r"\bmore\s+(?:pics?|pictures?|images?|photos?|videos?|vids?|nudes?|content)\b"
+    r"|\bsend(?:ing)?\s+(?:him\s+|her\s+|them\s+)?more\b"
+    r"|\b(?:ask(?:s|ed|ing)?|wants?|wanted|demand(?:s|ed|ing)?)\s+(?:for\s+)?"
+    r"(?:more|nudes|new\s+pics|videos?)\b", re.I)
+#: a negation just before (at most two words): "hasn't asked for more", "don't pay"
+_NEGATED = re.compile(r"(?:\bno|\bnot|n['’]t|\bnever|\bnothing|\bwithout)\b(?:\s+[\w'’]+){0,2}\s*$",
+                      re.I)
+_YES = re.compile(r"^\W*(?:yes|yeah|yep|yup|y)\b", re.I)
+
+
+def _said(text: str, pattern: re.Pattern) -> bool:
+    """The pattern is in the text and not negated just before."""
+    return any(not _NEGATED.search(text[:m.start()]) for m in pattern.finditer(text))
+
+
+def ages_in(text: str) -> list[int]:
+    """Ages said in so many words ("aged 15", "15yo", "girl, 15", "she's 14"), in order."""
+    found: list[tuple[int, int]] = []
+    for pattern, lowest, highest in _AGE_PATTERNS:
+        for m in pattern.finditer(text or ""):
+            if lowest <= int(m.group(1)) <= highest:
+                found.append((m.start(), int(m.group(1))))
+    return list(dict.fromkeys(age for _, age in sorted(found)))
+
+
+def amounts_in(text: str) -> list[str]:
+    """Amounts of money ("£500", "$1,000", "200 pounds", "0.1 bitcoin"), as written."""
+    return [" ".join(m.group(0).split()) for m in _AMOUNT.finditer(text or "")]
+
+
+def payment_methods_in(text: str) -> list[str]:
+    """How payment is asked for ("gift cards", "bitcoin", "PayPal"), unless negated."""
+    return [name for name, words in _PAYMENT_METHODS
+            if _said(text or "", re.compile(rf"\b(?:{words})\b", re.I))]
+
+
+def platforms_named(text: str) -> list[str]:
+    """Apps and sites named in the text (data/guidance/platforms.yml), when the guidance
+    data is there."""
+    try:
+        from actions import guidance
+
+        return [p["name"] for p in guidance.platforms_in(text or "")]
+    except Exception:  # the summary must work without the guidance data
+        return []
+
+
+def case_texts(summary: dict[str, Any]) -> list[str]:
+    """The counsellor's own words in the case, oldest first, each once: checklist answers,
+    notes, and the words that raised red flags and deadlines."""
+    texts = []
+    for t in summary["timeline"]:
+        text = t["text"]
+        if not text or text == MOVED_ON or t["kind"] not in (
+                "answer", "note", "red_flag", "red_flag_dismissed", "deadline"):
+            continue
+        if t["kind"] == "deadline":
+            text = _parse_deadline(text)[1] or ""
+        texts.append(_one_line(text))
+    return [t for t in dict.fromkeys(texts) if t]
+
+
+def case_facts(summary: dict[str, Any]) -> dict[str, Any]:
+    """Age, platforms and the offender's demand, read from the counsellor's words."""
+    texts = case_texts(summary)
+    ages: list[int] = []
+    platforms: list[str] = []
+    amounts: list[str] = []
+    methods: list[str] = []
+    money = more_images = False
+    for text in texts:
+        ages += ages_in(text)
+        platforms += platforms_named(text)
+        amounts += amounts_in(text)
+        methods += payment_methods_in(text)
+        money = money or _said(text, _MONEY)
+        more_images = more_images or _said(text, _MORE_IMAGES)
+    answers = summary["answers"]
+    more_images = more_images or bool(_YES.match(answers.get("more_images") or ""))
+    amounts = list({a.lower().replace(" ", ""): a for a in reversed(amounts)}.values())[::-1]
+    demand = {"money": bool(amounts or methods or money), "amounts": amounts,
+              "payment": list(dict.fromkeys(methods)), "more_images": more_images,
+              "words": answers.get("demands")}
+    return {"ages": list(dict.fromkeys(ages)), "platforms": list(dict.fromkeys(platforms)),
+            "demand": demand}
+
+
+# --- the handover a supervisor reads in one screen -----------------------------------------
+
+HANDOVER_ROLES = {"child": "Young person", "parent_carer": "Parent or carer",
+                  "other": "Someone else worried about a child"}
+#: checklist items (both paths, data/guidance/paths.yml) whose answers say what happens
+#: next; the handover shows them with the key facts, not among the answers
+OUTCOME_ITEMS = (
+    ("Safety plan", ("safety_plan",)),
+    ("Actions agreed", ("advised_trusted_adult", "advised_police", "explain_referral",
+                        "signpost_support")),
+    ("Follow-up", ("next_contact", "watch_behaviour")),
+)
+#: the item that asks about suicide and self-harm on each path, and its handover label
+SELF_HARM_ITEMS = {"child": ("self_harm", "Suicide / self-harm"),
+                   "parent_carer": ("mental_health", "Mental health (suicide / self-harm)")}
+HANDOVER_ANSWERS = 8   # answers listed; the rest are in the full timeline
+HANDOVER_NOTES = 3     # the last few notes
+WORDS_LIMIT = 120      # a flag's or the deadline's words
+LINE_LIMIT = 100       # an answer, a plan or a note
+TIMELINE_LIMIT = 200   # entries in the timeline message (the latest)
+ENTRY_LIMIT = 500      # characters of one timeline entry
+
+
+def clip(text: str | None, limit: int) -> str:
+    """The text on one line, at most ``limit`` characters, cut at a word boundary (never
+    mid-word) with "…"."""
+    text = _one_line(text)
+    if len(text) <= limit:
+        return text
+    cut = text[: limit - 1]
+    if not text[limit - 1].isspace() and " " in cut:
+        cut = cut[: cut.rindex(" ")]
+    return cut.rstrip(" ,;:-–—") + "…"
+
+
+def _handover_zone() -> tuple[tzinfo, str]:
+    """The helpline's clock (actions.settings.timezone()), and its name for the reader. An
+    invalid HELPLINE_TIMEZONE is said, never silently read as UTC."""
+    try:
+        from actions import settings
+    except ImportError:  # the summary on its own: HELPLINE_TIMEZONE or UTC
+        zone = _zone()
+        return zone, getattr(zone, "key", "UTC")
+    try:
+        zone = settings.timezone()
+        return zone, zone.key
+    except ValueError:
+        return timezone.utc, "UTC: HELPLINE_TIMEZONE is not a valid time zone"
+
+
+def _path(role: str | None) -> str:
+    return "parent_carer" if role in ("parent_carer", "other") else "child"
+
+
+def _flag_label(code: str) -> str:
+    """The flag's label as the panel shows it (data/risk/flags.yml)."""
+    try:
+        from actions import risk
+
+        return risk.flag_info(code)["label"]
+    except Exception:
+        return FLAG_LABELS.get(code, code)
+
+
+def _flag_severity(code: str) -> int:
+    """1 for the most severe flag (data/risk/flags.yml)."""
+    try:
+        from actions import risk
+
+        return risk.flag_info(code)["severity"]
+    except Exception:
+        return 9
+
+
+def _item_order(role: str | None) -> list[str]:
+    try:
+        from actions import guidance
+
+        return [item.id for item in guidance.checklist(role or "child")]
+    except Exception:
+        return []
+
+
+def _stage_title(role: str | None, stage_id: str | None) -> str:
+    try:
+        from actions import guidance
+
+        found = guidance.stage(role or "child", stage_id)
+        if found is not None:
+            return found.title
+    except Exception:
+        pass
+    return (stage_id or "").replace("_", " ")
+
+
+def advice_title(code: str | None, role: str | None = None) -> str:
+    """A few words for an advice code: its title in data/guidance/advice.yml, "reporting
+    on Instagram" for ``platform:Instagram``."""
+    code = code or ""
+    if code.startswith("platform:"):
+        return f"reporting on {code.split(':', 1)[1]}"
+    try:
+        from actions import guidance
+
+        for path in (_path(role), "child", "parent_carer"):
+            for item in guidance.advice(path):
+                if item["id"] == code:
+                    return item["title"]
+    except Exception:
+        pass
+    return code.replace("_", " ")
+
+
+def _deadline_line(d: dict[str, Any], clock) -> str:
+    status, words, at = d["status"], d.get("words"), d.get("at")
+    if status != "set" and words:  # "2026-11-24T21:00:00+00:00 (undo: restored; it has passed)"
+        when, rest = _parse_deadline(words)
+        if when is not None:
+            at, words = at or _iso(when), rest
+    set_times = [h["deadline_at"] for h in d.get("history") or [] if h.get("deadline_at")]
+    said = f" — “{clip(words, WORDS_LIMIT)}”" if words else ""
+    if status == "none":
+        return "Deadline: none recorded"
+    if status == "set" and at:
+        return f"Deadline: {clock(at)} — active{said}"
+    if status == "passed":
+        at = at or (set_times[-1] if set_times else None)
+        return f"Deadline: {clock(at) + ' — ' if at else ''}passed{said}"
+    if status == "withdrawn":
+        was = f" (was {clock(set_times[-1])})" if set_times else ""
+        return f"Deadline: withdrawn{was}{said}"
+    return f"Deadline: time not confirmed{said}"  # ambiguous: no exact time yet
+
+
+def _message_with(words: str | None, texts: list[str]) -> str | None:
+    """The counsellor's message that holds these words (a flag's words are a part of it)."""
+    words = _one_line(words).rstrip("…").lower()
+    if not words:
+        return None
+    return next((t for t in texts if words in t.lower() and len(t) > len(words)), None)
+
+
+def to_handover(summary: dict[str, Any]) -> str:
+    """The handover a supervisor reads in one screen: plain text (no Markdown), no blank
+    line (one chat bubble), key facts first, times on the helpline's clock.
+
+    Key facts (caller, when, age, platform, demand, deadline, each red flag with its words
+    and escalation, dismissals, suicide / self-harm, what was agreed), then the answers,
+    the items moved on from, the advice shown to the counsellor (each once) and the last
+    few notes. The full timeline is :func:`to_timeline`."""
+    zone, zone_name = _handover_zone()
+    role = summary.get("caller_role")
+    opened = (datetime.fromisoformat(summary["opened_at"]).astimezone(zone)
+              if summary.get("opened_at") else None)
+    day = opened.date() if opened else None
+
+    def clock(iso: str | None) -> str:
+        if not iso:
+            return "—"
+        local = datetime.fromisoformat(iso).astimezone(zone)
+        return (f"{local:%H:%M}" if local.date() == day
+                else f"{local.day} {local:%b} {local:%H:%M}")
+
+    answers, labels = summary["answers"], summary["answer_labels"]
+    flags = summary["red_flags"]
+    facts = summary.get("facts") or case_facts(summary)
+    lines = []
+
+    when = (f"{opened.day} {opened:%b %Y}, opened {opened:%H:%M}, " if opened else "")
+    when += f"closed {clock(summary['closed_at'])}" if summary.get("closed_at") else "still open"
+    lines.append(f"Handover — {HANDOVER_ROLES.get(role or '', 'Caller not known')} — "
+                 f"{when} ({zone_name})")
+
+    ages = facts["ages"]
+    age = (f"Age: {ages[0]}" if len(ages) == 1 else
+           f"Age: {' or '.join(map(str, ages))} (more than one mentioned: check)" if ages else
+           "Age: not recorded")
+    lines.append(f"{age} · Platform: {', '.join(facts['platforms']) or 'not recorded'}")
+
+    demand = facts["demand"]
+    parts = []
+    if demand["money"]:
+        via = f" via {', '.join(demand['payment'])}" if demand["payment"] else ""
+        parts.append(f"money {' / '.join(demand['amounts'])}{via}" if demand["amounts"]
+                     else f"money (amount not recorded){via}")
+    if demand["more_images"]:
+        parts.append("more images")
+    if not parts and demand.get("words"):
+        parts.append(f"other: “{clip(demand['words'], LINE_LIMIT)}”")
+    lines.append(f"Demand: {'; '.join(parts) or 'not recorded'}")
+    lines.append(_deadline_line(summary["deadline"], clock))
+
+    if not flags:
+        lines.append("Red flags: none raised")
+    flag_words = []
+    # the live flags first, the most severe first (the panel's order)
+    for f in sorted(flags, key=lambda f: (bool(f["dismissed"]), _flag_severity(f["code"]))):
+        words = clip(f["words"], WORDS_LIMIT)
+        flag_words.append(_one_line(f["words"]))
+        said = f" — “{words}”" if words else ""
+        if f["dismissed"]:
+            lines.append(f"Dismissed: {_flag_label(f['code'])}{said} — reason: "
+                         f"{clip(f['dismissed'], LINE_LIMIT)} ({clock(f['dismissed_at'])})")
+        else:
+            done = (f"escalated {clock(f['escalated_at'])}" if f["escalated_at"]
+                    else "NOT ESCALATED")
+            lines.append(f"Red flag: {_flag_label(f['code'])}{said} — {done}")
+
+    # the texts quoted in full above the answers, so neither an answer nor a note repeats
+    # one (a flag's words are often a part of a message: that answer is still listed)
+    shown_texts: set[str] = set()
+    item, label = SELF_HARM_ITEMS[_path(role)]
+    disclosure = next((f for f in flags if f["code"] == "self_harm_risk"
+                       and not f["dismissed"]), None)
+    if answers.get(item) and _one_line(answers[item]) not in flag_words:
+        lines.append(f"{label}: {clip(answers[item], LINE_LIMIT)}")
+        shown_texts.add(_one_line(answers[item]))
+    elif disclosure:  # the whole message that raised it: plan and means are often there
+        message = _message_with(disclosure["words"], case_texts(summary))
+        if message and message != _one_line(disclosure["words"]):
+            lines.append(f"{label}: “{clip(message, WORDS_LIMIT + 40)}”")
+            shown_texts.add(message)
+        else:
+            lines.append(f"{label}: see the red flag above")
+    else:
+        lines.append(f"{label}: not asked")
+
+    shown = {item}
+    agreed = False
+    for title, items in OUTCOME_ITEMS:
+        shown.update(items)
+        said = [_one_line(answers[i]) for i in items if answers.get(i)]
+        said = [t for t in dict.fromkeys(said) if t not in shown_texts]
+        if said:
+            agreed = True
+            shown_texts.update(said)
+            lines.append(f"{title}: {'; '.join(clip(t, LINE_LIMIT) for t in said)}")
+    if not agreed:
+        lines.append("Actions agreed / safety plan / follow-up: none recorded")
+
+    # the other answers, in the path's order; one line per answer text (a message that
+    # answered two items is listed once, with both labels)
+    order = _item_order(role)
+    rest = sorted((k for k in answers if k not in shown),
+                  key=lambda k: order.index(k) if k in order else len(order))
+    by_text: dict[str, list[str]] = {}
+    for k in rest:
+        by_text.setdefault(_one_line(answers[k]), []).append(labels.get(k, k))
+    by_text = {t: ls for t, ls in by_text.items() if t not in shown_texts}
+    if not by_text:
+        lines.append("Answers: none recorded" if not rest else "Answers: all above")
+    else:
+        lines.append(f"Answers ({len(by_text)}):")
+        for text, item_labels in list(by_text.items())[:HANDOVER_ANSWERS]:
+            lines.append(f"• {'; '.join(item_labels)}: {clip(text, LINE_LIMIT)}")
+        if len(by_text) > HANDOVER_ANSWERS:
+            lines.append(f"• … {len(by_text) - HANDOVER_ANSWERS} more in the full timeline")
+        shown_texts.update(by_text)
+    if summary.get("moved_on"):
+        lines.append("Not asked / moved on: " + "; ".join(
+            labels.get(k, k) for k in summary["moved_on"]))
+
+    titles = list(dict.fromkeys(advice_title(a["code"], role)
+                                for a in _first_of_each(summary["advice"])))
+    lines.append(f"Advice shown to the counsellor: {', '.join(titles) or 'none'}")
+
+    said_elsewhere = shown_texts | set(flag_words) | {_one_line(v) for v in answers.values()}
+    notes = [n for n in summary["notes"] if _one_line(n["text"]) not in said_elsewhere]
+    if not notes:
+        lines.append("Notes: none")
+    else:
+        last = notes[-HANDOVER_NOTES:]
+        lines.append(f"Notes ({len(notes)}" + (f", last {len(last)}" if len(last) < len(notes)
+                                                else "") + "):")
+        lines += [f"• {clock(n['at'])} {clip(n['text'], LINE_LIMIT)}" for n in last]
+
+    stage = summary.get("stage")
+    lines.append(f"Case ref {summary['case_id'][:8]}" + (
+        f" · last stage: {_stage_title(role, stage)}" if stage and stage != "closed" else ""))
+    return "\n".join(line for line in (_one_line(x) for x in lines) if line)
+
+
+def _timeline_text(t: dict[str, Any], role: str | None, labels: dict[str, str],
+                   clock) -> str:
+    kind, code, text = t["kind"], t["code"], _one_line(t["text"])
+    said = f"“{text}”" if text else ""
+    flags = ", ".join(_flag_label(c.strip()) for c in (code or "").split(",") if c.strip())
+    if kind == "opened":
+        return f"Case opened: {HANDOVER_ROLES.get(code or '', 'caller not known')}"
+    if kind == "closed":
+        return "Case closed" + (f" ({text})" if text else "")
+    if kind == "note":
+        return ("Note added after closing: " if code == "after_close" else "Note: ") + text
+    if kind == "answer":
+        label = labels.get(code or "") or _answer_label(code, role)
+        return f"Moved on from: {label}" if text == MOVED_ON else f"Answer — {label}: {text}"
+    if kind == "red_flag":
+        return f"Red flag raised: {_flag_label(code or '')} {said}".rstrip()
+    if kind == "red_flag_dismissed":
+        return f"Red flag dismissed: {_flag_label(code or '')} — {text or 'raised in error'}"
+    if kind == "red_flag_restored":
+        return f"Red flag restored: {_flag_label(code or '')}" + (f" — {text}" if text else "")
+    if kind == "deadline":
+        when, words = _parse_deadline(t["text"])
+        words_said = f" (“{_one_line(words)}”)" if words else ""
+        if code == "set" and when is not None:
+            return f"Deadline set: {clock(_iso(when))}{words_said}"
+        if code == "ambiguous":
+            return f"Deadline mentioned, exact time not confirmed: {said}"
+        return f"Deadline {code}" + (f": {clock(_iso(when))}" if when else "") + words_said
+    if kind == "advice":
+        return f"Advice shown to the counsellor: {advice_title(code, role)}"
+    if kind == "referral":
+        return f"Referral: {(code or '').replace('_', ' ')} {text}".strip()
+    if kind == "escalation":
+        return f"Escalation started for: {flags or 'the red flags so far'}" + (
+            f" — {said}" if said else "")
+    if kind == "escalation_undone":
+        return f"Escalation record withdrawn ({flags or 'every red flag'})" + (
+            f" — {said}" if said else "")
+    if kind == "stage":
+        return f"Guidance stage: {_stage_title(role, code)}"
+    return " ".join(x for x in (kind.replace("_", " ").capitalize(), code or "", said) if x)
+
+
+def _answer_label(code: str | None, role: str | None) -> str:
+    labels = _labels(role)
+    return labels.get(code or "", (code or "").replace("_", " ").capitalize())
+
+
+def to_timeline(summary: dict[str, Any], limit: int = TIMELINE_LIMIT) -> dict[str, Any]:
+    """The full timeline for the panel's folded "Full timeline (N entries)": every event
+    in order, in words, note text included; the latest ``limit`` entries, each at most
+    ENTRY_LIMIT characters. ``total`` counts them all."""
+    zone, _ = _handover_zone()
+    role = summary.get("caller_role")
+    day = (datetime.fromisoformat(summary["opened_at"]).astimezone(zone).date()
+           if summary.get("opened_at") else None)
+
+    def clock(iso: str | None) -> str:
+        if not iso:
+            return ""
+        local = datetime.fromisoformat(iso).astimezone(zone)
+        return (f"{local:%H:%M}" if local.date() == day
+                else f"{local.day} {local:%b} {local:%H:%M}")
+
+    labels = summary.get("answer_labels") or {}
+    entries = [{"at": t["at"], "time": clock(t["at"]),
+                "text": clip(_timeline_text(t, role, labels, clock), ENTRY_LIMIT)}
+               for t in summary["timeline"]]
+    return {"type": "handover_timeline", "case_id": summary["case_id"], "total": len(entries),
+            "entries": entries[-limit:] if limit else []}

@@ -48,3 +48,12 @@ def start_child_case(scope) -> None:
     scope.get_by_role("button", name="Child / young person").click()
     expect(scope.locator("#case-role")).to_have_text("Young person")
     expect(scope.locator("#messages .from-bot")).not_to_have_count(before)
+
+
+def child_case_page(context, stack, width: int, height: int):
+    """A new tab of the given size with a child case open."""
+    page = context.new_page()
+    page.set_viewport_size({"width": width, "height": height})
+    open_panel(page, stack)
+    start_child_case(page)
+    return page

@@ -72,3 +72,19 @@ def test_no_suitable_python_stops_at_once_with_advice():
                                  "PYENV_ROOT": "/nonexistent"}, timeout=30)
     assert result.returncode == 1
     assert "Install Python 3.10" in result.stderr
+
+
+def test_shell_talks_to_the_running_stack_on_its_port_and_prints_no_case_json(stack):
+    """`make shell` uses RASA_PORT (here the running stack's, which it reuses), goes through
+    the same guard and REST channel as the panel, and shows the panel state as one line."""
+    env = dict(stack.env)
+    proc = subprocess.run([sys.executable, str(ROOT / "scripts" / "stack.py"), "shell"], cwd=ROOT,
+                          env=env, input="new call, a young person\nhe gave her 2 hours to pay or he posts them\n/stop\n",
+                          capture_output=True, text=True, timeout=240)
+    out = proc.stdout
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert f"on {stack.rasa_url}" in out
+    assert "[panel] red flags: active_deadline" in out
+    assert "RED FLAG" in out
+    assert '"case_state"' not in out and '"checklist"' not in out  # no JSON dump per turn
+    assert stack.processes and all(p.poll() is None for p in stack.processes)  # left running

@@ -332,7 +332,7 @@ def test_summary_json_and_markdown_carry_the_case(store, monkeypatch):
 
     md = to_markdown(s)
     for heading in ("## Caller", "## Red flags", "## Deadline", "## Checklist answers",
-                    "## Advice given", "## Counsellor notes", "## Timeline"):
+                    "## Advice shown to the counsellor", "## Counsellor notes", "## Timeline"):
         assert heading in md
     for value in w.values():
         assert value in md

@@ -24,9 +24,13 @@ async def closed_case():
 async def test_the_closing_handover_says_closed_and_offers_a_new_call():
     _, messages, events, closed = await closed_case()
     handover = texts(messages)[-1]
-    assert handover.startswith("Case closed. Handover summary:")
-    assert "Closed: still open" not in handover
-    assert [b["title"] for b in messages[-1]["buttons"]][0] == "New call: young person"
+    assert handover.startswith("Case closed. Handover summary:\nHandover — Young person — ")
+    head = handover.splitlines()[1]
+    assert ", closed " in head and "\n\n" not in handover
+    assert "still open" not in handover
+    assert messages[-1]["custom"]["type"] == "handover_timeline"  # the full timeline, folded
+    said = [m for m in messages if m.get("text")][-1]
+    assert [b["title"] for b in said["buttons"]][0] == "New call: young person"
     assert panel(messages)["stage"] == "closed"
     assert {e["name"] for e in events if e["event"] == "cancel_reminder"}, "reminders stop"
 

@@ -36,7 +36,7 @@ def test_a_time_of_something_else_never_replaces_the_deadline(text, intent):
     before = with_deadline()
     outcome = check(before, text, intent)
     assert outcome.state.deadline_at == before.deadline_at
-    assert not any(a.text.startswith("⏱") for a in outcome.announcements)
+    assert not any(a.text.startswith(("Deadline", "The deadline")) for a in outcome.announcements)
     assert not any(e["kind"] == "deadline" for e in outcome.events)
 
 
@@ -60,8 +60,8 @@ def test_a_real_change_of_deadline_says_what_moved():
     outcome = check(before, "he now says she has till 9:30pm", "report_deadline")
     at = datetime.fromisoformat(outcome.state.deadline_at).astimezone(TZ)
     assert (at.hour, at.minute) == (21, 30)
-    said = [a.text for a in outcome.announcements if a.text.startswith("⏱")]
-    assert said and said[0].startswith("⏱ Deadline moved from 20:39 to 21:30")
+    said = [a.text for a in outcome.announcements if a.text.startswith(("Deadline", "The deadline"))]
+    assert said and said[0].startswith("Deadline moved from 20:39 to 21:30")
 
 
 def test_the_same_deadline_said_again_changes_nothing():
@@ -69,3 +69,89 @@ def test_the_same_deadline_said_again_changes_nothing():
     at = datetime.fromisoformat(before.deadline_at).astimezone(TZ)
     outcome = check(before, f"he gave her till {at:%H:%M} to pay", "report_deadline")
     assert outcome.state.deadline_at == before.deadline_at and not outcome.announcements
+
+
+# --- a moved deadline can be undone; the time tied to the demand wins ---------------------
+
+def test_a_moved_deadline_offers_an_undo_naming_the_old_time():
+    before = with_deadline(minutes=76)  # 20:39
+    outcome = check(before, "he now says she has till 9:30pm", "report_deadline")
+    moved = [a for a in outcome.announcements if "Deadline moved" in a.text]
+    assert moved and moved[0].buttons == [
+        {"title": "Undo: keep 20:39", "payload": f'/undo_deadline{{"deadline":"{before.deadline_at}"}}'}]
+    assert outcome.state.previous_deadline["at"] == before.deadline_at
+
+
+def test_a_first_deadline_has_no_undo():
+    outcome = check(CaseState(case_id="c" * 32), "he gave her till 9:30pm to pay", "report_deadline")
+    assert outcome.state.previous_deadline is None
+    assert all(not a.buttons or "Undo" not in a.buttons[0]["title"] for a in outcome.announcements
+               if a.text.startswith(("Deadline", "The deadline")))
+
+
+def test_the_time_tied_to_the_demand_wins_over_the_time_of_the_message():
+    outcome = check(CaseState(case_id="c" * 32),
+                    "he says they messaged at 7 saying he had till 10pm", "report_deadline")
+    at = datetime.fromisoformat(outcome.state.deadline_at).astimezone(TZ)
+    assert (at.date(), at.hour, at.minute) == (NOW.date(), 22, 0)
+
+
+async def deadline_moved():
+    from actions import actions as A
+    from unit.test_actions import open_case, run
+
+    slots = await open_case()
+    _, _, first = await run(A.ActionCheckEveryMessage(),
+                            "he said she has until 9pm tonight or he sends them to everyone",
+                            "report_deadline", slots)
+    messages, _, moved = await run(A.ActionCheckEveryMessage(), "he now says she has till 9:30pm",
+                                   "report_deadline", first)
+    return first, moved, messages
+
+
+async def test_undo_deadline_restores_the_old_time_with_its_reminders_and_a_note():
+    from actions import actions as A
+    from unit.test_actions import panel, run, texts
+
+    first, moved, messages = await deadline_moved()
+    assert first["deadline_at"] != moved["deadline_at"]
+    button = next(b for m in messages for b in m.get("buttons") or []
+                  if b["payload"].startswith("/undo_deadline"))
+    assert button["title"] == "Undo: keep 21:00"
+    replies, events, after = await run(A.ActionUndoDeadline(), button["payload"], "undo_deadline",
+                                       moved, entities=[{"entity": "deadline",
+                                                         "value": first["deadline_at"]}])
+    assert after["deadline_at"] == first["deadline_at"] and after["deadline_status"] == "set"
+    assert texts(replies)[0].startswith("Deadline back to 21:00 (undo).")
+    assert panel(replies)["deadline_at"] == first["deadline_at"]
+    at = datetime.fromisoformat(first["deadline_at"])
+    reminders = [e for e in events if e["event"] == "reminder"]
+    assert reminders and all(e["entities"][0]["value"] == first["deadline_at"] for e in reminders)
+    assert all(datetime.fromisoformat(e["date_time"]) <= at for e in reminders)
+    kept = [e for e in A.case_store().events(after["case_id"]) if e["kind"] == "deadline"]
+    assert (kept[-1]["code"], kept[-1]["text"]) == ("set", f"{first['deadline_at']} (undo: restored)")
+    # nothing more to undo: said plainly, nothing changes
+    replies, _, again = await run(A.ActionUndoDeadline(), "undo that deadline change",
+                                  "undo_deadline", after)
+    assert again["deadline_at"] == first["deadline_at"]
+    assert texts(replies)[0].startswith("There is no deadline change to undo.")
+
+
+async def test_an_out_of_date_undo_button_changes_nothing():
+    from actions import actions as A
+    from unit.test_actions import run, texts
+
+    first, moved, _ = await deadline_moved()
+    _, _, later = await run(A.ActionCheckEveryMessage(), "now he says till 10pm",
+                            "report_deadline", moved)
+    assert later["previous_deadline"]["at"] == moved["deadline_at"]
+    replies, _, after = await run(  # the first move's button names 21:00, not 21:30
+        A.ActionUndoDeadline(), f'/undo_deadline{{"deadline":"{first["deadline_at"]}"}}',
+        "undo_deadline", later, entities=[{"entity": "deadline", "value": first["deadline_at"]}])
+    assert after["deadline_at"] == later["deadline_at"]
+    assert texts(replies)[0].startswith("Not changed: that undo is out of date")
+    # typed, it undoes the latest move
+    replies, _, after = await run(A.ActionUndoDeadline(), "no, the deadline is still the earlier one",
+                                  "undo_deadline", later)
+    assert after["deadline_at"] == moved["deadline_at"]
+    assert texts(replies)[0].startswith("Deadline back to 21:30 (undo).")
