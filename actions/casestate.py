@@ -357,6 +357,10 @@ def check_message(state: CaseState, text: str, intent: str | None, confidence: f
     return outcome
 
 
+#: words before a vague time that make it a deadline on their own ("by friday")
+DEADLINE_CUE = re.compile(r"(by|before|till|til|until|no later than|within)\b", re.IGNORECASE)
+
+
 def check_deadline(state: CaseState, outcome: Outcome, text: str, intent: str | None,
                    confidence: float, now: datetime, tz: ZoneInfo) -> None:
     # The offender's deadline changes only when the words are about a deadline. A bare time
@@ -372,10 +376,14 @@ def check_deadline(state: CaseState, outcome: Outcome, text: str, intent: str | 
     if found is None and awaiting:
         found = deadlines.find_deadline(text, now, tz, awaiting_time=True)
     if found is not None and found.status == "ambiguous" and not deadlines.has_demand(text) \
-            and any(f.code == "self_harm_risk" for f in risk.detect_flags(text)):
-        found = None  # "he's going to kill himself tonight": a risk, not a deadline
+            and (not DEADLINE_CUE.match(found.words)
+                 or any(f.code == "self_harm_risk" for f in risk.detect_flags(text))):
+        # A vague time with no word of the offender's demand is the time of something else:
+        # "he will call back tomorrow", "mum will ring the police tonight", "he's going to
+        # kill himself tonight" (a risk, not a deadline). "by friday" is a deadline.
+        found = None
     if found is None and intent == "report_deadline" and confidence >= CLASSIFIER_THRESHOLD \
-            and not state.deadline_at:
+            and not state.deadline_at and state.deadline_status != "ambiguous":
         # The classifier hears a deadline the rules could not read: raise it and ask.
         found = deadlines.Deadline(status="ambiguous", at=None, words=text, correction=False,
                                    question=None)
@@ -440,6 +448,11 @@ def check_deadline(state: CaseState, outcome: Outcome, text: str, intent: str | 
         state.deadline_status = found.status
         state.deadline_words = words
         outcome.events.append({"kind": "deadline", "code": found.status, "text": words, "at": now})
+        if found.status == "passed" and found.at is not None:
+            # said as if it were still to come: the counsellor hears why no countdown starts
+            outcome.announcements.append(Announcement(
+                f"The time given (“{words}”, {found.at.astimezone(tz):%H:%M}) has passed "
+                "already, so no countdown starts. If the offender set a new time, type it."))
 
 
 def tick_checklist(state: CaseState, outcome: Outcome, text: str, intent: str | None,
@@ -450,19 +463,35 @@ def tick_checklist(state: CaseState, outcome: Outcome, text: str, intent: str | 
     "what next?" after a suggestion: the counsellor has covered it or moved on; never loop
     on the same question. The item is recorded as :data:`MOVED_ON`, not as answered,
     unless the words cover it."""
-    covered = guidance.items_covered(state.path_role, text)
+    # a question to the assistant ("takedown tools?") is not something done with the caller
+    covered = (guidance.items_covered(state.path_role, text)
+               if intent in ANSWER_INTENTS | {"add_note", "what_next"} else [])
     said = quote(NOTE_PREFIX.sub("", text, count=1).strip() or text)
     answers: dict[str, str] = {}
     pending = state.pending_item
+    instruction = pending is not None and not is_question(state.path_role, pending)
+    self_harm = intent == "report_self_harm" or "self_harm_risk" in outcome.new_flags
     if pending and intent == "what_next":
         answers[pending] = said if pending in covered else MOVED_ON
-    elif pending and answers_pending(pending, text, intent, covered, self_harm=(
-            intent == "report_self_harm" or "self_harm_risk" in outcome.new_flags)):
+    elif pending and answers_pending(pending, text, intent, covered, self_harm=self_harm,
+                                     instruction=instruction):
         answers[pending] = said
     for item_id in covered:
         answers.setdefault(item_id, said)
     if pending in answers:
         state.pending_item = None
+    # Everything said about suicide and self-harm goes under that question, also after it
+    # was first answered ("yes, thinking about it tonight, has his mum's tablets"): the
+    # plan and the means belong at the top of the handover, not among the notes.
+    if (self_harm or (intent in ANSWER_INTENTS and "self_harm_risk" in state.red_flags
+                      and any(f.code == "self_harm_risk" for f in risk.detect_flags(text)))) \
+            and text.strip() and not NOTE_PREFIX.match(text):
+        item = next((i.id for i in guidance.checklist(state.path_role)
+                     if i.id in SELF_HARM_ITEMS), None)
+        if item and item in state.checklist_done and item not in answers:
+            outcome.events.append({"kind": "answer", "code": item, "text": said, "at": now})
+        elif item:
+            answers.setdefault(item, said)
     for item_id, answer in answers.items():
         if item_id not in state.checklist_done:
             state.checklist_done.append(item_id)
@@ -470,19 +499,40 @@ def tick_checklist(state: CaseState, outcome: Outcome, text: str, intent: str | 
                                    "at": now})
 
 
+#: words that say the counsellor did what an instruction item asks ("told him it's not his
+#: fault", "done", "yes")
+DID_IT = re.compile(r"^\W*(?:yes|yeah|yep|yup|ok|okay|sure)\b"
+                    r"|^\W*(?:(?:i|we)\s+)?(?:(?:have|['’]ve|just)\s+)?(?:told|said|explained|"
+                    r"reassured|advised|thanked|suggested|agreed|encouraged|made\s+sure|asked|"
+                    r"done|did|gave|went\s+through|covered)\b", re.IGNORECASE)
+
+
+def is_question(role: str, item_id: str) -> bool:
+    """The item asks the caller something ("Who else knows?"), rather than telling the
+    counsellor to say or do something ("Tell them it is not their fault")."""
+    item = next((i for i in guidance.checklist(role) if i.id == item_id), None)
+    return item is None or "?" in item.prompt
+
+
 def answers_pending(pending: str, text: str, intent: str | None, covered: list[str],
-                    self_harm: bool = False) -> bool:
+                    self_harm: bool = False, instruction: bool = False) -> bool:
     """The message is the answer to the item the assistant last asked about: an answer
     (not a command) with words, not a note ("add note: supervisor called 999"), not words
     that are about other checklist items only ("she's told her sister" after "have they
     been asked for more images?" ticks who-else-knows; the question stays open), and not a
     disclosure of self-harm (``self_harm``) unless the question was about that ("he'd be
     better off dead" is never the answer to "not their fault either"; it is always the
-    answer to the question about suicide and self-harm, whatever else its words touch)."""
+    answer to the question about suicide and self-harm, whatever else its words touch). After
+    an ``instruction`` (an item that tells the counsellor to say or do something), only a
+    "yes" or words that say it was done answer it."""
     if intent not in ANSWER_INTENTS or not text.strip() or NOTE_PREFIX.match(text):
         return False
     if self_harm:
         return pending in SELF_HARM_ITEMS or pending in covered
+    if instruction and pending not in covered and intent != "affirm" and not DID_IT.match(text):
+        # "nobody else knows" after "Tell them it is not their fault" is news, not a sign
+        # that it was said: the item stays open
+        return False
     return not covered or pending in covered
 
 

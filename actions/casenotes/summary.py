@@ -307,8 +307,10 @@ _AGE_PATTERNS = (
     # "15 yo", "14yo", "15 y/o", "15-year-old", "15 years old", "15 yr old"
     (re.compile(r"(?<![\w:.£$€])(\d{1,2})\s*-?\s*(?:yo|y/o|y\.o\.?|(?:years?|yrs?)\s*-?\s*old)"
                 r"(?![a-z])", re.I), 6, 25),
-    # "girl, 15", "son 14", "her son (14)", "she's 15", "he is 13": a child's age only
-    (re.compile(r"(?<![\w'’])(?:girl|boy|son|daughter|lad|kid|child|yp|cyp|teen|teenager|pupil"
+    # "girl, 15", "son 14", "her son (14)", "daughter is 13", "she's 15", "he is 13": a
+    # child's age only
+    (re.compile(r"(?<![\w'’])(?:(?:girl|boy|son|daughter|lad|kid|child|yp|cyp|teen|teenager|pupil)"
+                r"(?:['’]s|\s+is|\s+turned|\s+just\s+turned)?"
                 r"|(?:s?he|they)(?:['’]s|['’]re|\s+is|\s+are|\s+turned|\s+just\s+turned))"
                 r"\s*[,(]?\s*(\d{1,2})(?!\d)" + _NOT_AN_AGE, re.I), 8, 19),
 )
@@ -627,7 +629,8 @@ def to_handover(summary: dict[str, Any]) -> str:
     disclosure = next((f for f in flags if f["code"] == "self_harm_risk"
                        and not f["dismissed"]), None)
     if answers.get(item) and _one_line(answers[item]) not in flag_words:
-        lines.append(f"{label}: {clip(answers[item], LINE_LIMIT)}")
+        # the most important line: room for the plan and the means
+        lines.append(f"{label}: {clip(answers[item], 3 * LINE_LIMIT)}")
         shown_texts.add(_one_line(answers[item]))
     elif disclosure:  # the whole message that raised it: plan and means are often there
         message = _message_with(disclosure["words"], case_texts(summary))
@@ -662,7 +665,7 @@ def to_handover(summary: dict[str, Any]) -> str:
         by_text.setdefault(_one_line(answers[k]), []).append(labels.get(k, k))
     by_text = {t: ls for t, ls in by_text.items() if t not in shown_texts}
     if not by_text:
-        lines.append("Answers: none recorded" if not rest else "Answers: all above")
+        lines.append("Answers: all above" if answers else "Answers: none recorded")
     else:
         lines.append(f"Answers ({len(by_text)}):")
         for text, item_labels in list(by_text.items())[:HANDOVER_ANSWERS]:

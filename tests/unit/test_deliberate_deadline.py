@@ -155,3 +155,41 @@ async def test_an_out_of_date_undo_button_changes_nothing():
                                   "undo_deadline", later)
     assert after["deadline_at"] == moved["deadline_at"]
     assert texts(replies)[0].startswith("Deadline back to 21:30 (undo).")
+
+
+@pytest.mark.parametrize("text", [
+    "he will call back tomorrow after school",
+    "she'll ring back tonight if he messages again",
+    "agreed: mum will report to police on 101 tonight with her",
+])
+def test_a_vague_time_of_something_else_raises_no_deadline(text):
+    outcome = check(CaseState(case_id="c" * 32, caller_role="child"), text, "inform")
+    assert outcome.state.deadline_status is None
+    assert "active_deadline" not in outcome.state.red_flags
+
+
+def test_a_vague_time_of_something_else_never_replaces_a_vague_deadline():
+    outcome = check(CaseState(case_id="c" * 32, caller_role="parent_carer"),
+                    "he wants more pics by tomorrow morning or he posts them", "report_deadline")
+    assert outcome.state.deadline_status == "ambiguous"
+    words = outcome.state.deadline_words
+    # after the assistant asked for the exact time, a plan for tonight is not the answer
+    for intent in ("inform", "report_deadline"):
+        later = check(outcome.state, "agreed: mum will report to police on 101 tonight", intent)
+        assert later.state.deadline_words == words
+        assert not any(e["kind"] == "deadline" for e in later.events)
+
+
+@pytest.mark.parametrize("text", ["she has to pay by friday", "he said tonight or else",
+                                  "he wants more pics by tomorrow morning"])
+def test_a_vague_deadline_with_its_demand_is_still_raised(text):
+    outcome = check(CaseState(case_id="c" * 32, caller_role="child"), text, "report_deadline")
+    assert "active_deadline" in outcome.state.red_flags
+
+
+def test_a_deadline_time_already_past_is_said_not_silently_dropped():
+    outcome = check(CaseState(case_id="c" * 32, caller_role="child"),
+                    "he wants £300 by 7pm tonight or he sends it", "report_deadline")
+    assert outcome.state.deadline_status == "passed" and outcome.state.deadline_at is None
+    said = [a.text for a in outcome.announcements if "has passed already" in a.text]
+    assert said and "19:00" in said[0]

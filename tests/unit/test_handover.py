@@ -229,7 +229,8 @@ def test_the_timeline_has_every_event_in_words_bounded(store):
     ("called at 15:30", []), ("has till 10pm", []), ("she has 15 minutes", []),
     ("he wants 15 more pics", []), ("year 10 pupil", []), ("mum, 42, about her son", []),
     ("he's 10 minutes away", []), ("page 15 of the chat", []), ("she is 15:30 late", []),
-    ("message 12", []), ("she's 40", []),
+    ("message 12", []), ("she's 40", []), ("mum calling, daughter is 13, on discord", [13]),
+    ("her son's 14", [14]), ("son is 5 minutes away", []), ("the boy is at school at 9", []),
 ])
 def test_ages_are_read_only_when_said_in_so_many_words(text, ages):
     assert S.ages_in(text) == ages
@@ -332,6 +333,40 @@ def test_a_self_harm_disclosure_answers_only_the_question_about_it():
     words = "she has thought about ending it, has her mum's tablets in her room"
     state, answers = tick(pending("self_harm"), words, "report_self_harm")
     assert answers["self_harm"] == words and state.pending_item is None
+
+
+def test_after_an_instruction_only_words_that_say_it_was_done_answer_it():
+    # "Tell them it is not their fault": news from the call is not a sign that it was said
+    state, answers = tick(pending("not_their_fault"), "nobody else knows")
+    assert "not_their_fault" not in answers and state.pending_item == "not_their_fault"
+    state, answers = tick(pending("not_their_fault"),
+                          "he wants more pics by tomorrow morning or he posts them")
+    assert "not_their_fault" not in answers and state.pending_item == "not_their_fault"
+    for said in ("told him it's not his fault", "yes", "done, he calmed down a bit"):
+        state, answers = tick(pending("not_their_fault"), said)
+        assert answers.get("not_their_fault") == said and state.pending_item is None
+    # a question keeps taking any answer
+    state, answers = tick(pending("more_images"), "twice, last night")
+    assert answers == {"more_images": "twice, last night"}
+
+
+def test_everything_said_about_self_harm_goes_under_that_question():
+    state = casestate.CaseState(case_id="c" * 32, caller_role="child", red_flags=["self_harm_risk"],
+                                checklist_done=["self_harm"], pending_item="not_their_fault")
+    words = "asked him directly, yes thinking about it tonight, has his mum's tablets in his room"
+    outcome = casestate.Outcome(state.copy())
+    casestate.tick_checklist(outcome.state, outcome, words, "report_self_harm", NOW)
+    assert {"kind": "answer", "code": "self_harm", "text": words, "at": NOW} in outcome.events
+    assert outcome.state.pending_item == "not_their_fault"
+    # not answered yet: the disclosure answers it, whatever was asked
+    state, answers = tick(pending("more_images"), "he said he wants to die", "report_self_harm")
+    assert answers.get("self_harm") == "he said he wants to die"
+    assert state.pending_item == "more_images"
+
+
+def test_a_question_to_the_assistant_ticks_nothing():
+    state, answers = tick(pending("more_images"), "takedown tools?", "ask_advice")
+    assert answers == {} and state.pending_item == "more_images"
 
 
 def test_what_next_records_moved_on_not_an_answer():
