@@ -60,12 +60,20 @@ def test_raised_in_error_names_the_flag_asks_why_confirms_self_harm_and_can_be_u
 
 
 @pytest.mark.parametrize("width,height", SIZES, ids=IDS)
-def test_a_moved_deadline_says_so_and_can_be_put_back(context, stack, width, height):
+def test_only_the_offenders_words_move_the_deadline_and_a_move_can_be_undone(
+        context, stack, width, height):
     page = child_case_page(context, stack, width, height)
     now = datetime.now(ZoneInfo(stack.env["HELPLINE_TIMEZONE"]))
     first, second = now + timedelta(hours=3), now + timedelta(hours=2)
     say(page, f"he gave her till {said(first)} to pay or he posts them")
     expect(page.locator("#deadline-when")).to_contain_text(f"{first:%H:%M}")
+    # times of other things never move it: a police call, a call back, an age
+    for note in ("add note: mum phoned police at 19:30", "he will call back tomorrow after school",
+                 "girl, 15, very scared"):
+        say(page, note)
+    expect(page.locator("#deadline-when")).to_contain_text(f"{first:%H:%M}")
+    expect(page.locator("#messages .from-bot", has_text="Deadline moved")).to_have_count(0)
+    expect(page.locator("#messages .from-bot", has_text="not confirmed")).to_have_count(0)
     say(page, f"now he says she only has till {said(second)}")
     answered(page, f"Deadline moved from {first:%H:%M}")
     expect(page.locator("#deadline-when")).to_contain_text(f"{second:%H:%M}")
