@@ -372,6 +372,9 @@ def has_demand(text: str) -> bool:
     return bool(patterns()["demand"].search(text or ""))
 
 
+WINDOW = 2000  # characters the reader takes at a time (see find_deadline)
+
+
 def find_deadline(text: str, now: datetime, tz: ZoneInfo,
                   awaiting_time: bool = False) -> Deadline | None:
     """The deadline a counsellor's note gives, if any (see module docstring).
@@ -381,7 +384,23 @@ def find_deadline(text: str, now: datetime, tz: ZoneInfo,
     """
     if not text or not text.strip():
         return None
-    text = hours_as_digits(text[:2000])
+    if len(text) > WINDOW:
+        # The reader's cost grows faster than the text: a long paste is read in overlapping
+        # windows, in order, as if they were messages one after another (the last finding
+        # counts), so a deadline at character 19,000 is read and 20,000 characters of times
+        # take about a second.
+        from actions.risk import chunks
+
+        found = None
+        for piece in chunks(text, WINDOW, 200):
+            found = _read(piece, now, tz, awaiting_time) or found
+        return found
+    return _read(text, now, tz, awaiting_time)
+
+
+def _read(text: str, now: datetime, tz: ZoneInfo, awaiting_time: bool) -> Deadline | None:
+    """:func:`find_deadline` on at most :data:`WINDOW` characters."""
+    text = hours_as_digits(text)
     p = patterns()
     if p["none"].search(text):
         return None

@@ -224,18 +224,19 @@ CHUNK = 5000    # characters checked at a time; a long paste is checked in full,
 OVERLAP = 300   # so a phrase cut by a piece boundary is still seen whole
 
 
-def chunks(text: str) -> Iterator[str]:
-    """Pieces of at most CHUNK characters, overlapping, cut at whitespace where possible."""
+def chunks(text: str, size: int = CHUNK, overlap: int = OVERLAP) -> Iterator[str]:
+    """Pieces of at most ``size`` characters, overlapping by ``overlap``, cut at whitespace
+    where possible (also used by actions.deadlines)."""
     start = 0
     while start < len(text):
-        end = min(len(text), start + CHUNK)
+        end = min(len(text), start + size)
         if end < len(text):
-            space = text.rfind(" ", start + CHUNK // 2, end)
+            space = text.rfind(" ", start + size // 2, end)
             end = space if space > 0 else end
         yield text[start:end]
         if end >= len(text):
             return
-        start = max(end - OVERLAP, start + 1)
+        start = max(end - overlap, start + 1)
 
 
 QUOTE_MARK = re.compile(r"(?<![\w])['‘’\"“”`]+|['‘’\"“”`]+(?![\w])")

@@ -193,3 +193,22 @@ def test_a_deadline_time_already_past_is_said_not_silently_dropped():
     assert outcome.state.deadline_status == "passed" and outcome.state.deadline_at is None
     said = [a.text for a in outcome.announcements if "has passed already" in a.text]
     assert said and "19:00" in said[0]
+
+
+def test_the_whole_message_is_read_a_deadline_and_a_flag_at_character_19000():
+    filler = "she told me about her day at school and what she had for tea. " * 300
+    text = filler[:19000] + " he gave her 2 hours to pay or he posts them, she wants to die"
+    outcome = check(CaseState(case_id="c" * 32, caller_role="child"), text, "inform")
+    assert outcome.state.deadline_at == (NOW + timedelta(hours=2)).replace(
+        microsecond=0).isoformat()
+    assert {"active_deadline", "self_harm_risk"} <= set(outcome.state.red_flags)
+
+
+def test_a_long_message_is_read_in_order_the_last_deadline_counts():
+    from actions import deadlines
+
+    filler = "she told me about her day at school and what she had for tea. " * 60
+    text = "he gave her till 9pm to pay. " + filler + " now he says she only has till 10pm"
+    assert len(text) > deadlines.WINDOW
+    found = deadlines.find_deadline(text, NOW, TZ)
+    assert found.status == "set" and found.at.astimezone(TZ).hour == 22
