@@ -556,6 +556,15 @@ def _message_with(words: str | None, texts: list[str]) -> str | None:
     return next((t for t in texts if words in t.lower() and len(t) > len(words)), None)
 
 
+def _clock(iso: str | None, zone: tzinfo, day: Any) -> str:
+    """"19:02" on the case's first day, "30 Nov 00:57" on another; "" for no time."""
+    if not iso:
+        return ""
+    local = datetime.fromisoformat(iso).astimezone(zone)
+    return (f"{local:%H:%M}" if local.date() == day
+            else f"{local.day} {local:%b} {local:%H:%M}")
+
+
 def to_handover(summary: dict[str, Any]) -> str:
     """The handover a supervisor reads in one screen: plain text (no Markdown), no blank
     line (one chat bubble), key facts first, times on the helpline's clock.
@@ -571,11 +580,7 @@ def to_handover(summary: dict[str, Any]) -> str:
     day = opened.date() if opened else None
 
     def clock(iso: str | None) -> str:
-        if not iso:
-            return "—"
-        local = datetime.fromisoformat(iso).astimezone(zone)
-        return (f"{local:%H:%M}" if local.date() == day
-                else f"{local.day} {local:%b} {local:%H:%M}")
+        return _clock(iso, zone, day) or "—"
 
     answers, labels = summary["answers"], summary["answer_labels"]
     flags = summary["red_flags"]
@@ -755,11 +760,7 @@ def to_timeline(summary: dict[str, Any], limit: int = TIMELINE_LIMIT) -> dict[st
            if summary.get("opened_at") else None)
 
     def clock(iso: str | None) -> str:
-        if not iso:
-            return ""
-        local = datetime.fromisoformat(iso).astimezone(zone)
-        return (f"{local:%H:%M}" if local.date() == day
-                else f"{local.day} {local:%b} {local:%H:%M}")
+        return _clock(iso, zone, day)
 
     labels = summary.get("answer_labels") or {}
     entries = [{"at": t["at"], "time": clock(t["at"]),
