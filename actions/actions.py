@@ -232,7 +232,9 @@ def write_events(dispatcher: CollectingDispatcher, tracker: Tracker, state: Case
                 ensure_case(store, batch[0])
                 store.append_many(case_id, [
                     {"kind": e["kind"], "code": e.get("code"), "text": e.get("text"),
-                     "at": datetime.fromisoformat(e["at"])}
+                     "at": datetime.fromisoformat(e["at"]),
+                     # which check raised (or overruled) a flag: kept beside the words
+                     "source": str(e["source"])[:255] if e.get("source") else None}
                     for e in batch if e["kind"] != "opened"], conversation_id=tracker.sender_id)
             except (CaseNotOwned, UnknownCase) as exc:
                 logger.warning("%d case-note event(s) not written: %s", len(batch),
@@ -346,6 +348,7 @@ class Said:
     confidence: float
     entities: list[dict[str, Any]]
     at: datetime
+    meaning: dict[str, Any] | None = None  # the meaning voter's scores (parse data)
 
 
 def said_in(event: dict[str, Any]) -> Said:
@@ -357,13 +360,15 @@ def said_in(event: dict[str, Any]) -> Said:
     at = (datetime.fromtimestamp(float(event["timestamp"]), tz=dt_timezone.utc)
           if event.get("timestamp") else datetime.now(dt_timezone.utc))
     return Said(text, intent.get("name"), float(intent.get("confidence") or 0.0),
-                list(parse.get("entities") or event.get("entities") or []), at)
+                list(parse.get("entities") or event.get("entities") or []), at,
+                parse.get("meaning"))
 
 
 def latest_said(tracker: Tracker) -> Said:
     intent, confidence = latest_intent(tracker)
-    return Said(latest_text(tracker), intent, confidence,
-                list((tracker.latest_message or {}).get("entities") or []), message_time(tracker))
+    latest = tracker.latest_message or {}
+    return Said(latest_text(tracker), intent, confidence, list(latest.get("entities") or []),
+                message_time(tracker), latest.get("meaning"))
 
 
 def missed_messages(tracker: Tracker) -> list[Said]:
@@ -491,7 +496,7 @@ def check_said(state: CaseState, said: Said) -> tuple[CaseState, casestate.Outco
         if new_case or said.text or role:
             state, opened_event = open_case(state, role, said.at)
     outcome = casestate.check_message(state, said.text, said.intent, said.confidence, said.at,
-                                      settings.timezone())
+                                      settings.timezone(), said.meaning)
     if opened_event:
         outcome.events.insert(0, opened_event)
     return outcome.state, outcome, opened_event is not None
@@ -868,8 +873,10 @@ class ActionDismissFlag(CaseAction):
                           "payload": casestate.dismiss_payload(code, reason_id, confirm=True)},
                          casestate.keep_button(code)])
             return None
+        raised_by = state.flag_sources.get(code)  # the voter, for review and retraining
         casestate.dismiss_flag(state, code)
-        notes.append({"kind": "red_flag_dismissed", "code": code, "text": reason, "at": now})
+        notes.append({"kind": "red_flag_dismissed", "code": code, "text": reason, "at": now,
+                      "source": raised_by})
         dispatcher.utter_message(
             text=f"Marked “{info['label']}” as raised in error (reason: {reason}). If it comes "
                  "up again with new words, I will raise it again.",

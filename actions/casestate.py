@@ -61,6 +61,9 @@ class CaseState:
     deadline_status: str | None = None
     deadline_words: str | None = None
     flag_words: dict[str, str] = field(default_factory=dict)
+    # which check raised each flag: "rules:<pattern>", "classifier:<intent>",
+    # "meaning:<score>", joined by " + " when several agreed on the same message
+    flag_sources: dict[str, str] = field(default_factory=dict)
     dismissed_flags: list[str] = field(default_factory=list)
     checklist_done: list[str] = field(default_factory=list)
     pending_item: str | None = None
@@ -75,6 +78,7 @@ class CaseState:
         state = cls(**values)
         state.red_flags = list(state.red_flags or [])
         state.flag_words = dict(state.flag_words or {})
+        state.flag_sources = dict(state.flag_sources or {})
         state.dismissed_flags = list(state.dismissed_flags or [])
         state.checklist_done = list(state.checklist_done or [])
         state.escalated_flags = list(state.escalated_flags or [])
@@ -113,6 +117,7 @@ class CaseState:
             "flags": [
                 {"code": code, "label": risk.flag_info(code)["label"],
                  "meaning": risk.flag_info(code)["meaning"], "words": self.flag_words.get(code),
+                 "found_by": found_by(self.flag_sources.get(code)),
                  "escalated": code in self.escalated_flags}
                 for code in self.red_flags
             ],
@@ -322,6 +327,7 @@ def raise_flag(state: CaseState, outcome: Outcome, code: str, words: str, source
     was_escalated = state.escalated
     state.red_flags.append(code)
     state.flag_words[code] = words
+    state.flag_sources[code] = source
     sync_escalation(state)
     info = risk.flag_info(code)
     outcome.events.append({"kind": "red_flag", "code": code, "text": words, "at": now,
@@ -334,11 +340,61 @@ def raise_flag(state: CaseState, outcome: Outcome, code: str, words: str, source
     outcome.announcements.append(Announcement(text, flag_buttons(code)))
 
 
+def meaning_votes(meaning: dict[str, Any] | None,
+                  offender_known: bool) -> list[tuple[str, str, float]]:
+    """(code, words, score) of each flag the meaning voter's scores reach (``meaning`` in
+    the parse data, actions/server/meaning_voter.py). ongoing_risk has a lower bar in a case
+    whose offender is known to the child ("it's her uncle" ... "he's staying with them")."""
+    out = []
+    for code, vote in ((meaning or {}).get("votes") or {}).items():
+        if code not in risk.RULE_CODES or not isinstance(vote, dict) or not vote.get("words"):
+            continue
+        try:
+            score, bar = float(vote["score"]), float(vote["threshold"])
+            if offender_known and vote.get("context_threshold") is not None:
+                bar = min(bar, float(vote["context_threshold"]))
+        except (KeyError, TypeError, ValueError):
+            continue
+        if score >= bar:
+            out.append((code, str(vote["words"]), score))
+    return out
+
+
+def meaning_veto(meaning: dict[str, Any] | None, code: str) -> float | None:
+    """The meaning voter's score when it is under the flag's veto bar (the voter is sure
+    enough the words do not carry the flag to overrule the other voters); else None. The
+    bar is 0 for self-harm: that flag is never vetoed."""
+    vote = ((meaning or {}).get("votes") or {}).get(code)
+    try:
+        score, bar = float(vote["score"]), float(vote.get("veto") or 0.0)
+    except (KeyError, TypeError, ValueError, AttributeError):
+        return None
+    return score if code != "self_harm_risk" and score < bar else None
+
+
+VOTERS = {"rules": "the rules", "classifier": "the intent classifier",
+          "meaning": "meaning (sentence encoder)"}
+
+
+def found_by(source: str | None) -> str | None:
+    """Which checks raised a flag, in words: "the rules + meaning (sentence encoder) 0.91"."""
+    if not source:
+        return None
+    names = []
+    for part in source.split(" + "):
+        kind, _, detail = part.partition(":")
+        name = VOTERS.get(kind, kind)
+        names.append(f"{name} {detail}" if kind == "meaning" and detail else name)
+    return " + ".join(dict.fromkeys(names))
+
+
 def check_message(state: CaseState, text: str, intent: str | None, confidence: float,
-                  now: datetime, tz: ZoneInfo) -> Outcome:
+                  now: datetime, tz: ZoneInfo,
+                  meaning: dict[str, Any] | None = None) -> Outcome:
     """Every check that runs on a counsellor message, whatever the intent.
 
-    Red flags are the union of the deterministic rules and the classifier; a deadline
+    Red flags are the union of three voters: the deterministic rules, the intent
+    classifier and the meaning voter (``meaning``: its scores from the parse data); a deadline
     found in the message replaces the current one. Returns the new state, what to tell the
     counsellor (in order) and the case-note events to write.
     """
@@ -346,11 +402,32 @@ def check_message(state: CaseState, text: str, intent: str | None, confidence: f
     outcome = Outcome(state)
     text = text or ""
 
+    # every voter's raise, grouped by flag: the first one's words (the rules' are the most
+    # precise), every agreeing voter named in the source
+    votes: dict[str, list[tuple[str, str]]] = {}
     for flag in risk.detect_flags(text):
-        raise_flag(state, outcome, flag.code, flag.words, f"rules:{flag.rule}", now)
+        votes.setdefault(flag.code, []).append((flag.words, f"rules:{flag.rule}"))
     code = FLAG_INTENTS.get(intent or "")
     if code and confidence >= CLASSIFIER_THRESHOLD:
-        raise_flag(state, outcome, code, text, f"classifier:{intent}", now)
+        votes.setdefault(code, []).append((text, f"classifier:{intent}"))
+    meaning = meaning if text.strip() else None  # a button's payload means nothing
+    known = "offender_known" in state.red_flags or "offender_known" in votes
+    for code, words, score in meaning_votes(meaning, known):
+        votes.setdefault(code, []).append((words, f"meaning:{score:.2f}"))
+    for code in risk.RULE_CODES:
+        if code not in votes:
+            continue
+        words, source = votes[code][0][0], " + ".join(source for _, source in votes[code])
+        score = meaning_veto(meaning, code)
+        if score is not None and code not in state.red_flags and not any(
+                source.startswith("meaning:") for _, source in votes[code]):
+            # the meaning voter's second opinion overrules the rules and the classifier
+            # here ("her cousin is sat with her helping"): kept in the notes for review
+            outcome.events.append({"kind": "red_flag_not_raised", "code": code,
+                                   "text": quote(words), "at": now,
+                                   "source": f"{source}; vetoed by meaning:{score:.2f}"})
+            continue
+        raise_flag(state, outcome, code, words, source, now)
 
     check_deadline(state, outcome, text, intent, confidence, now, tz)
     tick_checklist(state, outcome, text, intent, now)

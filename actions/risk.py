@@ -133,6 +133,7 @@ def negation() -> dict[str, Any]:
         cues.update(key_of(t) for t in doc if len(doc) == 1 or t.lower_ in ("n't", "not"))
     phrases = [" ".join(key_of(t) for t in get_nlp()(p)) for p in spec.get("phrases", [])]
     return {"window": int(spec.get("window", 5)), "cues": cues, "phrases": phrases,
+            "not_before": {str(w).lower() for w in spec.get("not_before", [])},
             "breaks": {str(b).lower() for b in spec["clause_breaks"]},
             "conditions": {str(w).lower() for w in spec.get("conditions", [])},
             "question_starts": {str(w).lower() for w in spec.get("question_starts", [])},
@@ -158,9 +159,11 @@ def negated(doc: Doc, start: int) -> bool:
             break
         before.insert(0, token)
     before = before[-neg["window"]:]
-    for n, token in enumerate(before):
+    for token in before:
+        after = doc[token.i + 1] if token.i + 1 < len(doc) else None
         if key_of(token) in neg["cues"] and not any(
-                t.lower_ in neg["conditions"] for t in before[max(0, n - 3):n]):
+                t.lower_ in neg["conditions"] for t in doc[max(0, token.i - 3):token.i]) \
+                and not (after is not None and key_of(after) in neg["not_before"]):
             return True
     window = " ".join(key_of(t) for t in before)
     return any(f" {p} " in f" {window} " for p in neg["phrases"])

@@ -15,6 +15,9 @@
    for a restart; the predicted action is Rasa's own ``action_restart``. So no custom
    action does any work and nothing is written to the case notes. Also shown: the NLU
    alone (``POST /model/parse``, the HTTP API, no tracker, no actions).
+4. The meaning voter's cost: its sentence encoder alone, in process (per message), and the
+   case turns at 10 conversations on a second stack with ``HELPLINE_MEANING_VOTER=off``
+   against the same row with it on (target: p95 at most 1.2 x), with the memory it adds.
 
 Prints a table and writes it to ``results/bench-<UTC time>.md``. Asserts nothing: the
 targets (p95 at 10 conversations at most 3 x the floor; no errors at 50) are judged by
@@ -97,6 +100,27 @@ def bench_rules(rounds: int) -> str:
     line = (f"Rule checks in process (red flags + deadline), {len(samples)} messages: "
             f"p50 {pct(samples, .5):.2f} ms, p95 {pct(samples, .95):.2f} ms, "
             f"p99 {pct(samples, .99):.2f} ms; {len(samples) / elapsed:.0f} messages/s on one core")
+    print(line, flush=True)
+    return line
+
+
+def bench_encoder(rounds: int) -> str:
+    """The meaning voter's sentence encoder alone, in this process: one message at a time."""
+    before = rss_kb(os.getpid())
+    from actions.server.encoder import Encoder
+
+    encoder = Encoder()
+    loaded = rss_kb(os.getpid())
+    samples = []
+    for _ in range(rounds):
+        for text in MESSAGES:
+            t0 = time.perf_counter()
+            encoder.encode([text])
+            samples.append((time.perf_counter() - t0) * 1000)
+    line = (f"Sentence encoder in process (all-MiniLM-L6-v2, TensorFlow graph), {len(samples)} "
+            f"messages one at a time: p50 {pct(samples, .5):.1f} ms, p95 {pct(samples, .95):.1f} ms; "
+            f"loading it (TensorFlow, transformers and the weights) took "
+            f"{(loaded - before) / 1024:.0f} MB in a bare Python process")
     print(line, flush=True)
     return line
 
@@ -377,11 +401,54 @@ def bench_stack(args: argparse.Namespace) -> tuple[list[Result], dict[str, float
                       f"{r.errors} errors", flush=True)
         watch.stop()
         long_lines = bench_long_messages(base, token, running.processes[1].pid)
-        return results, idle, stores, long_lines
     finally:
         running.stop()
+    try:
+        if not args.no_voter_comparison:
+            long_lines += voter_comparison(env, tmp, args, results, idle)
+        return results, idle, stores, long_lines
+    finally:
         if drop:
             drop()
+
+
+def voter_comparison(env: dict[str, str], tmp: Path, args: argparse.Namespace,
+                     results: list[Result], idle: dict[str, float]) -> list[str]:
+    """The same case turns at 10 conversations on a second stack with the meaning voter
+    off (HELPLINE_MEANING_VOTER=off), against the row with it on from this run."""
+    import stack as stack_module
+
+    with_voter = next((r for r in results if r.name == "case turns" and r.concurrency == 10), None)
+    if with_voter is None:
+        return []
+    env = {**env, "HELPLINE_MEANING_VOTER": "off", "RASA_PORT": str(stack_module.free_port()),
+           "ACTIONS_PORT": str(stack_module.free_port())}
+    running = stack_module.Stack(env=env, log_dir=tmp / "log-no-voter")
+    try:
+        print("Starting a second stack with the meaning voter off ...", flush=True)
+        running.start(panel=False)
+        running.wait_ready(timeout=300)
+        without_idle = tree_rss_mb(running.processes[1].pid)
+        token = stack_module.admin_token(running.secret)
+        asyncio.run(run_level(running.rasa_url, token, "case turns", 1, 8, args.timeout))
+        print(f"  {'case turns, voter off':<24} {10:>3} concurrent ...", end=" ", flush=True)
+        without = asyncio.run(run_level(running.rasa_url, token, "case turns", 10, args.turns,
+                                        args.timeout))
+        print(f"{without.turns} turns, p95 {pct(without.latencies_ms, .95):.0f} ms", flush=True)
+    finally:
+        running.stop()
+    on, off = pct(with_voter.latencies_ms, .95), pct(without.latencies_ms, .95)
+    ratio = on / off if off else float("nan")
+    return ["", "## The meaning voter's cost", "",
+            f"Case turns at 10 conversations, p95: {on:.0f} ms with the meaning voter, {off:.0f} ms "
+            f"without (a second stack, HELPLINE_MEANING_VOTER=off, same run): {ratio:.2f} x "
+            f"(target <= 1.2 x: {'met' if ratio <= 1.2 else 'NOT met'}); p50 "
+            f"{pct(with_voter.latencies_ms, .5):.0f} ms with, {pct(without.latencies_ms, .5):.0f} ms "
+            "without.",
+            f"Rasa server memory after start: {idle['Rasa server']:.0f} MB with the voter, "
+            f"{without_idle:.0f} MB without (the voter adds {idle['Rasa server'] - without_idle:.0f} MB: "
+            "the encoder's weights and transformers; TensorFlow is loaded either way).",
+            args.encoder_line + "."]
 
 
 def table(results: list[Result], idle: dict[str, float], stores: str, rules_line: str,
@@ -456,12 +523,15 @@ def main() -> int:
     parser.add_argument("--redis", metavar="URL", help="use this Redis as the lock store")
     parser.add_argument("--no-nlu", action="store_true", help="skip the /model/parse rows")
     parser.add_argument("--rules-only", action="store_true")
+    parser.add_argument("--no-voter-comparison", action="store_true",
+                        help="skip the second stack with the meaning voter off")
     parser.add_argument("--output", type=Path, help="default results/bench-<UTC time>.md")
     args = parser.parse_args()
     args.load_before = os.getloadavg()
     rules_line = bench_rules(args.rounds)
     if args.rules_only:
         return 0
+    args.encoder_line = bench_encoder(max(1, args.rounds // 2))
     results, idle, stores, long_lines = bench_stack(args)
     text = table(results, idle, stores, rules_line, args, long_lines)
     out = args.output or ROOT / "results" / f"bench-{datetime.now(timezone.utc):%Y%m%d-%H%M%S}.md"

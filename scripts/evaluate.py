@@ -53,27 +53,34 @@ def scores(pairs: list[tuple[set[str], set[str]]]) -> dict[str, dict[str, float]
     return table
 
 
-def classifier(texts: list[str]) -> list[tuple[str, float]]:
-    """Intent and confidence from the current trained model (None if there is none)."""
+_AGENT: list[object] = []
+
+
+def parses(texts: list[str]) -> list[dict]:
+    """The trained model's parse of each text (intent, and the meaning voter's scores);
+    empty dicts if there is no model. The model is loaded once."""
     from rasa.core.agent import Agent
     from rasa.utils.log_utils import configure_structlog
 
     configure_structlog(logging.WARNING)  # no per-message debug lines (they carry text)
+    if not _AGENT:
+        path = subprocess.run([sys.executable, str(ROOT / "scripts" / "model.py"), "path"],
+                              capture_output=True, text=True).stdout.strip()
+        _AGENT.append(Agent.load(path) if path else None)
+    agent = _AGENT[0]
+    if agent is None:
+        return [{} for _ in texts]
 
-    path = subprocess.run([sys.executable, str(ROOT / "scripts" / "model.py"), "path"],
-                          capture_output=True, text=True).stdout.strip()
-    if not path:
-        return [("", 0.0)] * len(texts)
-    agent = Agent.load(path)
-
-    async def parse_all() -> list[tuple[str, float]]:
-        out = []
-        for text in texts:
-            parsed = await agent.parse_message(text)
-            out.append((parsed["intent"]["name"], parsed["intent"]["confidence"]))
-        return out
+    async def parse_all() -> list[dict]:
+        return [await agent.parse_message(text) for text in texts]  # type: ignore[attr-defined]
 
     return asyncio.run(parse_all())
+
+
+def classifier(texts: list[str]) -> list[tuple[str, float]]:
+    """Intent and confidence from the current trained model ("" if there is none)."""
+    return [((p.get("intent") or {}).get("name") or "", (p.get("intent") or {}).get("confidence") or 0.0)
+            for p in parses(texts)]
 
 
 RED_FLAG_SETS = {
@@ -92,6 +99,20 @@ RED_FLAG_SETS = {
                               "first run (after the fixes from sets 2 and 3 and from the "
                               "blind dialogues): rules recall 0.79 / 0.71 / 0.61, precision "
                               "0.89 / 0.85 / 0.93; then used to widen the rules",
+    "red_flags_heldout5.yml": "197 messages written blind by a fifth session (2026-11-30), "
+                              "after the meaning voter was first built (issue 14); first run: "
+                              "recall 0.98 / 0.98 / 0.94, precision 0.81 / 0.57 / 0.65, "
+                              "messages with no flag left clean 0.50 (the rules alone: recall "
+                              "0.75 / 0.74 / 0.65). Its errors were then read: boundary examples "
+                              "were written by kind (data/risk/meaning/boundaries.yml) and the "
+                              "voter's veto added, so it is no longer blind",
+    "red_flags_heldout6.yml": "185 messages written blind by a sixth session (2026-11-30), "
+                              "after the boundary examples and the veto; first run: recall "
+                              "0.87 / 0.94 / 0.96, precision 0.71 / 0.70 / 0.65, messages with "
+                              "no flag left clean 0.60 (the rules alone: recall 0.68 / 0.83 / "
+                              "0.71). Two of its self-harm misses showed a negation bug in the "
+                              "rules (\"can't stop thinking about ...\", a condition before the "
+                              "window), then fixed",
 }
 DEADLINE_SETS = {
     "deadlines.yml": "written with the code",
@@ -109,21 +130,34 @@ def red_flag_section(name: str, about: str) -> list[str]:
     texts = [c["text"] for c in cases]
     expected = [set(c["flags"]) for c in cases]
     rules = [{f.code for f in risk.detect_flags(t)} for t in texts]
-    intents = classifier(texts)
-    from actions.casestate import CLASSIFIER_THRESHOLD  # the threshold the assistant uses
+    parsed = parses(texts)
+    # the thresholds and the decision the assistant uses (actions/casestate.py)
+    from actions.casestate import CLASSIFIER_THRESHOLD, CaseState, check_message, meaning_votes
 
+    intents = [((p.get("intent") or {}).get("name"), (p.get("intent") or {}).get("confidence") or 0)
+               for p in parsed]
     nlu = [{INTENT_CODES[i]} if i in INTENT_CODES and conf >= CLASSIFIER_THRESHOLD else set()
            for i, conf in intents]
-    union = [r | n for r, n in zip(rules, nlu)]
+    meaning = [{code for code, _, _ in meaning_votes(p.get("meaning"), False)} for p in parsed]
+    # what the assistant raises: the per-message check itself, on a new case each time
+    # (the union of the three voters, with the meaning voter's veto)
+    now, tz = datetime.now(ZoneInfo("UTC")), ZoneInfo("UTC")
+    union = [set(check_message(CaseState(case_id="eval", caller_role="child"), t, i, conf, now,
+                               tz, p.get("meaning")).state.red_flags) & set(CODES)
+             for t, (i, conf), p in zip(texts, intents, parsed)]
+    negatives = [u for e, u in zip(expected, union) if not e]
+    clean = sum(not u for u in negatives) / len(negatives) if negatives else 1.0
     lines = [f"## Red flags ({len(cases)} labelled messages, tests/eval/{name})", "", about, "",
-             "| code | positives | rules recall | classifier recall | union recall | union precision |",
-             "| --- | --- | --- | --- | --- | --- |"]
-    by = {name: scores(list(zip(expected, pred)))
-          for name, pred in (("rules", rules), ("nlu", nlu), ("union", union))}
+             "| code | positives | rules recall | classifier recall | meaning recall | "
+             "the assistant: recall | precision |",
+             "| --- | --- | --- | --- | --- | --- | --- |"]
+    by = {name: scores(list(zip(expected, pred))) for name, pred in (
+        ("rules", rules), ("nlu", nlu), ("meaning", meaning), ("union", union))}
     for code in CODES:
         lines.append(f"| {code} | {by['union'][code]['positives']} | {by['rules'][code]['recall']:.2f} | "
-                     f"{by['nlu'][code]['recall']:.2f} | {by['union'][code]['recall']:.2f} | "
-                     f"{by['union'][code]['precision']:.2f} |")
+                     f"{by['nlu'][code]['recall']:.2f} | {by['meaning'][code]['recall']:.2f} | "
+                     f"{by['union'][code]['recall']:.2f} | {by['union'][code]['precision']:.2f} |")
+    lines += ["", f"Messages with no flag left clean: {clean:.2f} ({len(negatives)} such messages)"]
     misses = [(t, sorted(e - u), sorted(u - e)) for t, e, u in zip(texts, expected, union) if e != u]
     if misses:
         lines += ["", "Disagreements (missed / false alarm):"]
@@ -190,6 +224,7 @@ def nlu_section(folds: int) -> list[str]:
     # hide the classifier's own answer) and without DIET, which only tags entities here and
     # would make the five folds take twenty minutes instead of two.
     config["pipeline"] = [c for c in config["pipeline"] if c["name"] != "FallbackClassifier"
+                          and not c["name"].endswith("MeaningVoter")
                           and not (c["name"] == "DIETClassifier"
                                    and c.get("intent_classification") is False)]
     RESULTS.mkdir(parents=True, exist_ok=True)

@@ -19,11 +19,13 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 MODELS = ROOT / "models"
-# Rasa trains on these; the rule files and modules feed the NLU through RiskFeaturizer.
+# Rasa trains on these; the rule files and modules feed the NLU through RiskFeaturizer,
+# and data/risk/meaning and data/risk/calibration train the meaning voter.
 TRAINING_INPUTS = ["domain.yml", "config.yml", "data/nlu", "data/rules", "data/stories",
                    "data/risk", "actions/risk.py", "actions/deadlines.py", "actions/nlp.py",
                    "actions/server/risk_featurizer.py", "actions/server/commands.py",
-                   "actions/server/intent_classifier.py"]
+                   "actions/server/intent_classifier.py", "actions/server/meaning_voter.py",
+                   "actions/server/encoder.py"]
 RASA = str(Path(sys.executable).with_name("rasa"))
 KEEP_MODELS = 3
 

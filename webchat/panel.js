@@ -364,6 +364,14 @@
         said.textContent = "Raised by: “" + String(words) + "”";
         body.appendChild(said);
       }
+      // which check found it: the rules, the intent classifier, meaning (with its score)
+      var by = sent[code] && sent[code].found_by;
+      if (by) {
+        var found = document.createElement("p");
+        found.className = "flag-found-by";
+        found.textContent = "Found by: " + String(by).slice(0, 160);
+        body.appendChild(found);
+      }
       var actions = document.createElement("div");
       actions.className = "flag-actions";
       var wrong = document.createElement("button");

@@ -3,6 +3,7 @@
     python -m actions.casenotes migrate
     python -m actions.casenotes export CASE_ID [--format md|json] [--output FILE] [--actor NAME]
     python -m actions.casenotes purge [--days N] [--dry-run] [--actor NAME]
+    python -m actions.casenotes dismissals [--since YYYY-MM-DD] [--output FILE] [--actor NAME]
 
 ``purge`` is the one delete: closed cases whose closing is older than ``RETENTION_DAYS``
 (default 90) go, with their events and - when no other kept case uses the same
@@ -42,11 +43,53 @@ def cmd_export(args: argparse.Namespace) -> int:
             else to_markdown(summary))
     audit("export", args.case_id, actor=args.actor, format=args.format,
           output="file" if args.output else "stdout")
-    if args.output:
-        Path(args.output).write_text(text, encoding="utf-8")
+    return write_out(text, args.output)
+
+
+def write_out(text: str, output: str | None) -> int:
+    """``text`` to the file ``output``, or to standard output."""
+    if output:
+        Path(output).write_text(text, encoding="utf-8")
     else:
         sys.stdout.write(text)
     return 0
+
+
+def dismissals(events: list[dict]) -> list[dict]:
+    """Each flag marked as raised in error, with the words that raised it, the check that
+    raised it (``rules:...``, ``classifier:...``, ``meaning:<score>``) and the reason."""
+    raised: dict[tuple[str, str], dict] = {}
+    out = []
+    for e in events:
+        key = (e["case_id"], e["code"])
+        if e["kind"] == "red_flag":
+            raised[key] = e
+        elif e["kind"] == "red_flag_dismissed" and key in raised:
+            flag = raised[key]
+            out.append({"text": flag["text"] or "", "flags": [], "dismissed": e["code"],
+                        "raised_by": e.get("actor") or flag.get("actor") or "",
+                        "reason": e["text"] or "", "case": e["case_id"],
+                        "at": e["at"].isoformat() if hasattr(e["at"], "isoformat") else str(e["at"])})
+    return out
+
+
+def cmd_dismissals(args: argparse.Namespace) -> int:
+    import yaml
+    from datetime import datetime, timezone
+
+    since = (datetime.fromisoformat(args.since).replace(tzinfo=timezone.utc)
+             if args.since else None)
+    rows = dismissals(CaseStore().flag_events(since))
+    header = ("# Red flags marked as raised in error, for review (python -m actions.casenotes "
+              "dismissals).\n# Each entry: the words that raised the flag, the check that "
+              "raised it and the counsellor's reason.\n# `flags` is the counsellor's view "
+              "(none); a safeguarding lead confirms the label before any entry moves to\n"
+              "# data/risk/meaning/ to retrain the meaning voter (make model).\n")
+    text = header + yaml.safe_dump({"examples": rows}, allow_unicode=True, sort_keys=False,
+                                   width=100)
+    audit("dismissals", None, actor=args.actor, entries=len(rows),
+          output="file" if args.output else "stdout")
+    return write_out(text, args.output)
 
 
 def cmd_purge(args: argparse.Namespace) -> int:
@@ -85,6 +128,11 @@ def parser() -> argparse.ArgumentParser:
     e.add_argument("--output", help="write to this file instead of standard output")
     e.add_argument("--actor", default=None, help="who exports (default: the OS user)")
     e.set_defaults(func=cmd_export)
+    d = sub.add_parser("dismissals", help="export flags marked as raised in error, for review")
+    d.add_argument("--since", help="only dismissals from this date (YYYY-MM-DD, UTC)")
+    d.add_argument("--output", help="write to this file instead of standard output")
+    d.add_argument("--actor", default=None, help="who exports (default: the OS user)")
+    d.set_defaults(func=cmd_dismissals)
     g = sub.add_parser("purge", help="delete closed cases past the retention period")
     g.add_argument("--days", type=int, default=None, help="default: RETENTION_DAYS or 90")
     g.add_argument("--dry-run", action="store_true", help="report, delete nothing")

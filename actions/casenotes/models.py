@@ -16,7 +16,7 @@ from sqlalchemy.orm import declarative_base
 KINDS = frozenset({
     "opened", "closed", "note", "answer", "red_flag", "red_flag_dismissed",
     "red_flag_restored", "deadline", "advice", "referral", "escalation", "escalation_undone",
-    "stage",
+    "stage", "red_flag_not_raised",
 })
 DEADLINE_CODES = frozenset({"set", "ambiguous", "withdrawn", "passed"})
 

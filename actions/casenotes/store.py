@@ -333,6 +333,17 @@ class CaseStore:
             ).scalars().all()
             return [_event_dict(row, self.fernet) for row in rows]
 
+    def flag_events(self, since: datetime | None = None) -> list[dict[str, Any]]:
+        """Every red flag raised and dismissed, in every case, in order (text decrypted):
+        the material for reviewing flags raised in error."""
+        kinds = ("red_flag", "red_flag_dismissed", "red_flag_restored")
+        with self._session("read") as session:
+            query = sa.select(CaseEvent).where(CaseEvent.kind.in_(kinds))
+            if since is not None:
+                query = query.where(CaseEvent.at >= utc(since))
+            rows = session.execute(query.order_by(CaseEvent.case_id, CaseEvent.id)).scalars()
+            return [_event_dict(row, self.fernet) for row in rows]
+
     def find_open_case(self, conversation_id: str) -> str | None:
         """The newest case of the conversation that is not closed, if any."""
         with self._session("read") as session:

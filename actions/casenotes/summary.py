@@ -225,6 +225,8 @@ def to_markdown(summary: dict[str, Any]) -> str:
         out.append("- None raised.")
     for f in summary["red_flags"]:
         line = f"- **{f['label']}** — raised {_when(f['raised_at'])} by “{_one_line(f['words'])}”"
+        if _found_by(f.get("source")):
+            line += f" (found by {_found_by(f.get('source'))})"
         if f["dismissed"]:
             line += f"; dismissed {_when(f['dismissed_at'])}: {_one_line(f['dismissed'])}"
         elif f["escalated_at"]:
@@ -478,6 +480,13 @@ def _flag_label(code: str) -> str:
         return FLAG_LABELS.get(code, code)
 
 
+def _found_by(source: str | None) -> str | None:
+    """Which checks raised a flag, in words (the panel says the same)."""
+    from actions.casestate import found_by
+
+    return found_by(source) if source and ":" in source else None
+
+
 def _flag_severity(code: str) -> int:
     """1 for the most severe flag (data/risk/flags.yml)."""
     try:
@@ -625,7 +634,9 @@ def to_handover(summary: dict[str, Any]) -> str:
         else:
             done = (f"escalated {clock(f['escalated_at'])}" if f["escalated_at"]
                     else "NOT ESCALATED")
-            lines.append(f"Red flag: {_flag_label(f['code'])}{said} — {done}")
+            found = _found_by(f.get("source"))
+            lines.append(f"Red flag: {_flag_label(f['code'])}{said} — {done}"
+                         + (f" (found by {found})" if found else ""))
 
     # the texts quoted in full above the answers, so neither an answer nor a note repeats
     # one (a flag's words are often a part of a message: that answer is still listed)
@@ -722,6 +733,9 @@ def _timeline_text(t: dict[str, Any], role: str | None, labels: dict[str, str],
         return f"Red flag dismissed: {_flag_label(code or '')} — {text or 'raised in error'}"
     if kind == "red_flag_restored":
         return f"Red flag restored: {_flag_label(code or '')}" + (f" — {text}" if text else "")
+    if kind == "red_flag_not_raised":
+        return (f"Not raised: {_flag_label(code or '')} — the meaning check overruled the "
+                f"other checks on {said}").rstrip()
     if kind == "deadline":
         when, words = _parse_deadline(t["text"])
         words_said = f" (“{_one_line(words)}”)" if words else ""

@@ -13,7 +13,9 @@ Two faults of Rasa 3.6 with what counsellors type, fixed in the Rasa server:
   47 s and 20 GB, 20,000 characters 5 s and 1 GB, and every other conversation waited.
   The classifier needs only the start of a message, so the NLU reads the first
   ``settings.NLU_MAX_CHARS`` characters. The message itself, as stored in the tracker and
-  read by the red-flag and deadline checks in the action server, is kept whole.
+  read by the red-flag and deadline checks in the action server, is kept whole, and the
+  meaning voter reads it whole too (in pieces, so its cost grows only linearly): it gets
+  it under ``FULL_TEXT`` in the metadata the NLU components see (never stored).
 
 The parse data's ``text`` is always the message as sent. Installed by the Rasa server's
 entry point (actions/server/run_rasa.py) with :func:`install`.
@@ -26,11 +28,20 @@ from typing import Any, Iterable
 from actions import settings
 from actions.payload import is_button_payload
 
-def nlu_text(text: str, intents: Iterable[str], entities: Iterable[str]) -> str:
-    """The part of ``text`` the NLU reads (see the module docstring)."""
+#: the metadata key under which the NLU components find the whole of a long message
+FULL_TEXT = "helpline_full_text"
+
+
+def typed_text(text: str, intents: Iterable[str], entities: Iterable[str]) -> str:
+    """``text`` with a leading "/" hidden when it is not a button payload."""
     if text.lstrip().startswith("/") and not is_button_payload(text, intents, entities):
         text = re.sub(r"^(\s*)/+", lambda m: m.group(1) + " ", text, count=1)
-    return text[:settings.NLU_MAX_CHARS]
+    return text
+
+
+def nlu_text(text: str, intents: Iterable[str], entities: Iterable[str]) -> str:
+    """The part of ``text`` the NLU reads (see the module docstring)."""
+    return typed_text(text, intents, entities)[:settings.NLU_MAX_CHARS]
 
 
 def install() -> None:
@@ -45,11 +56,15 @@ def install() -> None:
                             only_output_properties: bool = True) -> dict:
         text = message.text if isinstance(message.text, str) else ""
         domain = self.domain
-        seen = nlu_text(text, domain.intents, domain.entities)
+        whole = typed_text(text, domain.intents, domain.entities)
+        seen = whole[:settings.NLU_MAX_CHARS]
         if seen != text:
+            metadata = dict(message.metadata or {})
+            if seen != whole:  # cut: the meaning voter still reads all of it
+                metadata[FULL_TEXT] = whole
             message = UserMessage(
                 seen, message.output_channel, message.sender_id, message.parse_data,
-                message.input_channel, message.message_id, message.metadata)
+                message.input_channel, message.message_id, metadata)
         parse_data = await original(self, message, tracker, only_output_properties)
         parse_data["text"] = text
         return parse_data

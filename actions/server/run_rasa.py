@@ -9,7 +9,8 @@ scripts/stack.py starts the Rasa server this way.
 It is also where this project's changes to the Rasa server are installed, explicitly and
 before Rasa starts: the HTTP guard (who may use which route, request sizes:
 actions/server/http_guard.py) and what the NLU reads of a message
-(actions/server/nlu_input.py).
+(actions/server/nlu_input.py). It refuses to start when the sentence encoder's files are
+missing or altered (actions/server/encoder.py).
 """
 from __future__ import annotations
 
@@ -48,6 +49,16 @@ def main() -> None:
 
     settings.helpline_env()  # refuse an unknown HELPLINE_ENV before loading anything
     args = rasa_args(sys.argv[1:], os.environ.get("RASA_JWT_SECRET", "").strip())
+    if args[:1] == ["run"]:
+        # the meaning voter's encoder: missing or altered files stop the server here, with
+        # one line naming the make target that fixes it
+        from actions.server import encoder
+
+        try:
+            encoder.verify()
+        except encoder.EncoderError as exc:
+            print(exc, file=sys.stderr)
+            sys.exit(1)
     sys.argv = ["rasa"] + args
     install_patches()
     from rasa.__main__ import main as rasa_main

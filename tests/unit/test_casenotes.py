@@ -491,3 +491,27 @@ def test_store_logs_no_note_text(store, caplog):
     store.append(case_id, "note", text=secret)
     summarise(store, case_id)
     assert secret not in caplog.text
+
+
+def test_dismissals_export_names_the_check_that_raised_each_flag(cli_env, capsys):
+    """Flags marked as raised in error come out with their words, the voter that raised
+    them and the reason, ready for a safeguarding lead's review; the audit line has no text."""
+    import yaml
+
+    store = CaseStore()
+    case = store.open_case("conv-dismiss", "parent")
+    store.append(case, "red_flag", text="the lake looks peaceful", code="self_harm_risk",
+                 actor="meaning:0.41")
+    store.append(case, "red_flag", text="her cousin was there", code="offender_known",
+                 actor="rules:offender_known#3")
+    store.append(case, "red_flag_dismissed", text="the cousin is the caller",
+                 code="offender_known", actor="rules:offender_known#3")
+    assert cli.main(["dismissals", "--actor", "lead"]) == 0
+    exported = yaml.safe_load(capsys.readouterr().out)["examples"]
+    assert exported == [{"text": "her cousin was there", "flags": [],
+                         "dismissed": "offender_known", "raised_by": "rules:offender_known#3",
+                         "reason": "the cousin is the caller", "case": case,
+                         "at": exported[0]["at"]}]
+    audit_line = json.loads((cli_env / "audit.log").read_text().splitlines()[-1])
+    assert audit_line["action"] == "dismissals" and audit_line["entries"] == 1
+    assert "cousin" not in (cli_env / "audit.log").read_text()

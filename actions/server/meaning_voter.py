@@ -1,0 +1,418 @@
+"""The meaning voter: red flags by what a message means, beside the rules.
+
+Word lists and lemma patterns reach the phrasings somebody wrote a pattern for. This
+component reads every counsellor message with a pretrained sentence encoder
+(all-MiniLM-L6-v2, :mod:`actions.server.encoder`) and votes, per flag, with a support-vector
+machine trained at ``make model`` time on labelled messages written for it
+(``data/risk/meaning/``, ``data/risk/calibration/``) and on the NLU's examples. Its inputs
+are the sentence vector and what the rules found (each rule code after negation, whether
+the message negates or asks), so it learns where the rules are right and reaches the
+phrasings they miss. A long message is read in overlapping pieces, all of it.
+
+Each flag's threshold is chosen for recall first on out-of-fold scores of the examples
+written for the voter (never the messages the rules were tuned on, never messages the
+model trained on): the highest threshold at which the rules and the voter together keep
+``recall_target`` of the positives.
+
+It runs in the Rasa server, where TensorFlow is already loaded for the NLU, so the action
+server stays light; its scores ride in the parse data (``meaning``) and the per-message
+check (``actions.casestate.check_message``) decides, with the rules and the intent
+classifier, and records which voter raised a flag and with what score.
+
+``HELPLINE_MEANING_VOTER=off`` turns the vote off at run time (for benchmarks and
+diagnosis only: the README says what it costs).
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import re
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+from typing import Any, Dict, Iterable, List, Optional, Text
+
+import numpy as np
+import yaml
+from rasa.engine.graph import ExecutionContext, GraphComponent
+from rasa.engine.recipes.default_recipe import DefaultV1Recipe
+from rasa.engine.storage.resource import Resource
+from rasa.engine.storage.storage import ModelStorage
+from rasa.shared.nlu.constants import TEXT
+from rasa.shared.nlu.training_data.message import Message
+from rasa.shared.nlu.training_data.training_data import TrainingData
+
+from actions import risk, settings
+from actions.server import encoder as encoder_module
+from actions.server.nlu_input import FULL_TEXT
+
+logger = logging.getLogger(__name__)
+
+CODES = risk.RULE_CODES
+EXAMPLES = settings.ROOT / "data" / "risk" / "meaning"
+CALIBRATION = settings.ROOT / "data" / "risk" / "calibration"
+#: NLU intents whose examples are positives of one flag; report_deadline is left out (a
+#: demand with a time may or may not carry these flags), every other intent is a negative
+NLU_FLAG_INTENTS = {"report_self_harm": "self_harm_risk",
+                    "report_offender_known": "offender_known",
+                    "report_ongoing_risk": "ongoing_risk"}
+NLU_SKIPPED = {"report_deadline"}
+WINDOW = 300        # characters per piece of a long message: about what one example is
+SENTENCE = re.compile(r"(?<=[.!?;\n])\s+")
+OUTPUT = "meaning"
+
+
+def sentences(text: str) -> list[str]:
+    parts = [s.strip() for s in SENTENCE.split(text) if s.strip()]
+    return parts if len(parts) > 1 else []
+
+
+def windows(text: str) -> list[str]:
+    """The message, or pieces of it when long: whole sentences packed up to WINDOW
+    characters (a longer sentence in overlapping pieces), so that a phrase in the middle of
+    a long paste is read at about the length of one example, not diluted by the rest."""
+    text = text.strip()
+    if len(text) <= WINDOW:
+        return [text]
+    pieces: list[str] = []
+    current = ""
+    for sentence in sentences(text) or [text]:
+        if len(sentence) > WINDOW:
+            if current:
+                pieces.append(current)
+                current = ""
+            pieces += [p for p in risk.chunks(sentence, WINDOW, WINDOW // 5) if p.strip()]
+        elif current and len(current) + 1 + len(sentence) > WINDOW:
+            pieces.append(current)
+            current = sentence
+        else:
+            current = f"{current} {sentence}".strip()
+    if current:
+        pieces.append(current)
+    return pieces
+
+
+@lru_cache(maxsize=1)
+def _negation_words() -> frozenset[str]:
+    return frozenset(str(w).lower() for w in risk.load("negation.yml")["cues"])
+
+
+def rule_features(text: str) -> list[float]:
+    """What the rules see: each rule code (after negation), a negation word, a question."""
+    codes = {flag.code for flag in risk.detect_flags(text)}
+    words = set(re.findall(r"[a-z']+", text.lower()))
+    return [float(code in codes) for code in CODES] + [
+        float(bool(words & _negation_words()) or "n't" in text.lower()),
+        float("?" in text),
+    ]
+
+
+RULE_FEATURES = len(CODES) + 2
+
+
+def features(vectors: np.ndarray, texts: list[str]) -> np.ndarray:
+    rules = np.array([rule_features(t) for t in texts], dtype=np.float32)
+    return np.hstack([vectors, rules.reshape(len(texts), RULE_FEATURES)])
+
+
+def load_examples(folder: Path, key: str) -> list[tuple[str, set[str]]]:
+    """(text, flags) from every YAML file in ``folder`` (``key``: examples or cases)."""
+    out = []
+    for path in sorted(folder.glob("*.yml")):
+        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        for item in data.get(key) or []:
+            flags = set(item.get("flags") or [])
+            unknown = flags - set(CODES)
+            if unknown:
+                raise ValueError(f"{path}: unknown flag codes {sorted(unknown)}")
+            out.append((str(item["text"]), flags))
+    return out
+
+
+@dataclass
+class Vote:
+    code: str
+    score: float
+    words: str
+
+
+class Voter:
+    """A trained voter: per flag, an RBF support-vector machine over (sentence vector + rule
+    features) of the training messages, its decision value turned into a probability by a
+    sigmoid fitted on out-of-fold decisions (Platt scaling)."""
+
+    def __init__(self, model: dict[str, Any], encoder: encoder_module.Encoder) -> None:
+        self.model = model
+        self.encoder = encoder
+        self.rows = np.asarray(model["rows"], dtype=np.float32)  # training features
+        self.row_norms = (self.rows ** 2).sum(axis=1)
+        self.gamma = float(model["gamma"])
+        self.dual = np.stack([np.asarray(model["flags"][c]["dual"], dtype=np.float32)
+                              for c in CODES], axis=1)
+        self.intercept = np.array([model["flags"][c]["intercept"] for c in CODES], np.float32)
+        self.platt = np.array([model["flags"][c]["platt"] for c in CODES], np.float32)
+
+    def threshold(self, code: str) -> float:
+        return float(self.model["flags"][code]["threshold"])
+
+    def context_threshold(self, code: str) -> float:
+        return float(self.model["flags"][code].get("context_threshold",
+                                                   self.threshold(code)))
+
+    def decisions(self, x: np.ndarray) -> np.ndarray:
+        distances = (x ** 2).sum(axis=1)[:, None] + self.row_norms[None, :] - 2 * x @ self.rows.T
+        return np.exp(-self.gamma * np.maximum(distances, 0)) @ self.dual + self.intercept
+
+    def scores_of(self, texts: list[str]) -> np.ndarray:
+        """Probability per text (rows) and flag (columns, CODES order)."""
+        d = self.decisions(features(self.encoder.encode(texts), texts))
+        return 1.0 / (1.0 + np.exp(-(self.platt[:, 0] * d + self.platt[:, 1])))
+
+    def vote(self, text: str) -> dict[str, Vote]:
+        """The best score per flag over the message's pieces, with the words behind it:
+        the piece, or its sentence that scores highest."""
+        if not text or not any(ch.isalnum() for ch in text):
+            return {}
+        pieces = windows(text)
+        scores = self.scores_of(pieces)
+        votes: dict[str, Vote] = {}
+        for j, code in enumerate(CODES):
+            best = int(np.argmax(scores[:, j]))
+            votes[code] = Vote(code, float(scores[best, j]), pieces[best])
+        raised = [v for v in votes.values()
+                  if v.score >= min(self.threshold(v.code), self.context_threshold(v.code))]
+        for vote in raised:  # the sentence that says it, when the piece has several
+            parts = sentences(vote.words)
+            if parts:
+                j = CODES.index(vote.code)
+                vote.words = parts[int(np.argmax(self.scores_of(parts)[:, j]))]
+        return votes
+
+    def output(self, text: str) -> dict[str, Any]:
+        """What goes in the parse data: per flag its score and thresholds, and the words
+        only for a flag at or over a threshold (the parse data is stored encrypted)."""
+        out: dict[str, Any] = {"encoder": encoder_module.NAME, "votes": {}}
+        for code, vote in self.vote(text).items():
+            entry = {"score": round(vote.score, 4), "threshold": self.threshold(code),
+                     "context_threshold": self.context_threshold(code),
+                     "veto": float(self.model["flags"][code].get("veto", 0.0))}
+            if vote.score >= min(entry["threshold"], entry["context_threshold"]):
+                entry["words"] = vote.words
+            out["votes"][code] = entry
+        return out
+
+
+# --- training ---------------------------------------------------------------------------
+
+def choose_threshold(scores: np.ndarray, positive: np.ndarray, rules: np.ndarray,
+                     recall_target: float, floor: float, ceiling: float) -> float:
+    """The highest threshold at which the rules and the voter together keep
+    ``recall_target`` of the positives (what the rules find, the voter need not), kept
+    within [floor, ceiling]."""
+    need = int(np.ceil(recall_target * positive.sum())) - int((positive & rules).sum())
+    left = np.sort(scores[positive & ~rules])[::-1]  # positives only the voter can find
+    if need <= 0 or len(left) == 0:
+        return ceiling
+    threshold = float(left[min(need, len(left)) - 1]) - 1e-6
+    return float(min(ceiling, max(floor, threshold)))
+
+
+def choose_veto(scores: np.ndarray, positive: np.ndarray, rules: np.ndarray, loss: float,
+                bars: list[float]) -> float:
+    """The highest bar under which the voter may overrule a raise by the rules or the
+    classifier while losing at most ``loss`` of the rules' right raises (0: no veto)."""
+    right = int((rules & positive).sum())
+    best = 0.0
+    for bar in sorted(float(b) for b in bars):
+        if int((rules & positive & (scores < bar)).sum()) <= loss * right:
+            best = bar
+    return best
+
+
+def figures(raised: np.ndarray, positive: np.ndarray) -> dict[str, float]:
+    hits = int((raised & positive).sum())
+    return {"recall": round(hits / max(1, int(positive.sum())), 3),
+            "precision": round(hits / max(1, int(raised.sum())), 3)}
+
+
+def train(fresh: list[tuple[str, set[str]]], nlu: list[tuple[str, set[str]]],
+          encoder: encoder_module.Encoder, config: dict[str, Any],
+          progress: Any = print) -> dict[str, Any]:
+    """Fit one SVM per flag on ``fresh`` (examples written for this, not for the rules)
+    and ``nlu`` (the NLU's examples). Each threshold is chosen on out-of-fold scores of the
+    fresh examples, so it is never chosen on messages the model was trained on."""
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.model_selection import StratifiedKFold
+    from sklearn.svm import SVC
+
+    texts = [t for t, _ in fresh] + [t for t, _ in nlu]
+    labels = [f for _, f in fresh] + [f for _, f in nlu]
+    progress(f"Meaning voter: encoding {len(texts)} messages ...")
+    x = features(encoder.encode(texts), texts)
+    gamma = 1.0 / (x.shape[1] * float(x.var()))
+    n_fresh = len(fresh)
+    rules = np.array([[c in {f.code for f in risk.detect_flags(t)} for c in CODES]
+                      for t, _ in fresh])
+    model: dict[str, Any] = {"encoder": encoder_module.NAME, "gamma": gamma,
+                             "rows": [[round(float(v), 5) for v in row] for row in x],
+                             "examples": len(texts), "fresh": n_fresh, "flags": {}}
+
+    def svm() -> SVC:
+        return SVC(C=float(config["C"]), kernel="rbf", gamma=gamma, class_weight="balanced")
+
+    for j, code in enumerate(CODES):
+        y = np.array([code in flags for flags in labels])
+        folds = StratifiedKFold(n_splits=int(config["folds"]), shuffle=True,
+                                random_state=int(config["random_state"]))
+        oof = np.zeros(n_fresh)
+        for train_idx, test_idx in folds.split(np.zeros(n_fresh), y[:n_fresh]):
+            fit_idx = np.concatenate([train_idx, np.arange(n_fresh, len(texts))])
+            oof[test_idx] = svm().fit(x[fit_idx], y[fit_idx]).decision_function(x[test_idx])
+        platt = LogisticRegression(C=1e4).fit(oof[:, None], y[:n_fresh])
+        a, b = float(platt.coef_[0][0]), float(platt.intercept_[0])
+        scores = 1.0 / (1.0 + np.exp(-(a * oof + b)))
+        positive = y[:n_fresh]
+        veto = choose_veto(scores, positive, rules[:, j], float(config["veto_loss"]),
+                           config["veto_bars"]) if code in config["veto_flags"] else 0.0
+        kept = rules[:, j] & (scores >= veto)  # what the rules raise once the voter has vetoed
+        threshold = choose_threshold(scores, positive, kept,
+                                     float(config["recall_target"]),
+                                     float(config["min_threshold"]),
+                                     float(config["max_threshold"]))
+        veto = min(veto, threshold)  # over its threshold the voter raises the flag itself
+        kept = rules[:, j] & (scores >= veto)
+        final = svm().fit(x, y)
+        dual = np.zeros(len(texts))
+        dual[final.support_] = final.dual_coef_[0]
+        model["flags"][code] = {
+            "dual": [round(float(v), 6) for v in dual],
+            "intercept": float(final.intercept_[0]), "platt": [a, b],
+            "threshold": round(threshold, 6), "veto": veto,
+            "context_threshold": round(threshold * float(config["context_factor"]), 6)
+            if code in config["context_flags"] else round(threshold, 6),
+            "positives": int(y.sum()),
+            # out-of-fold, on the fresh examples: the voter alone, and with the rules
+            "voter": figures(scores >= threshold, positive),
+            "with_rules": figures((scores >= threshold) | kept, positive),
+            "rules": figures(rules[:, j], positive),
+            "vetoed": {"right": int((rules[:, j] & ~kept & ~positive).sum()),
+                       "wrong": int((rules[:, j] & ~kept & positive).sum())},
+        }
+        entry = model["flags"][code]
+        progress(f"Meaning voter, {code}: threshold {threshold:.3f}, veto under {veto:.3f} "
+                 f"({entry['vetoed']['right']} false rule raises vetoed, "
+                 f"{entry['vetoed']['wrong']} right ones); out of fold on "
+                 f"{n_fresh} fresh examples, recall/precision: voter {entry['voter']['recall']:.2f}"
+                 f"/{entry['voter']['precision']:.2f}, rules {entry['rules']['recall']:.2f}/"
+                 f"{entry['rules']['precision']:.2f}, together "
+                 f"{entry['with_rules']['recall']:.2f}/{entry['with_rules']['precision']:.2f}")
+    return model
+
+
+def training_set(nlu_examples: Iterable[tuple[str, Optional[str]]]
+                 ) -> tuple[list[tuple[str, set[str]]], list[tuple[str, set[str]]]]:
+    """The fresh examples (data/risk/meaning/ and data/risk/calibration/) and the NLU's
+    (text, intent) pairs as (text, flags), without repeats."""
+    seen: set[str] = set()
+
+    def new(text: str) -> bool:
+        key = " ".join((text or "").lower().split())
+        if not key or key in seen:
+            return False
+        seen.add(key)
+        return True
+
+    fresh = [(t, f) for t, f in load_examples(EXAMPLES, "examples")
+             + load_examples(CALIBRATION, "cases") if new(t)]
+    nlu = [(t, {NLU_FLAG_INTENTS[i]} if i in NLU_FLAG_INTENTS else set())
+           for t, i in nlu_examples if i not in NLU_SKIPPED and new(t)]
+    return fresh, nlu
+
+
+def voter_enabled() -> bool:
+    return (settings.env("HELPLINE_MEANING_VOTER", "on") or "on").lower() not in (
+        "off", "0", "false", "no")
+
+
+# --- the Rasa component -----------------------------------------------------------------
+
+MODEL_FILE = "meaning_voter.json"
+
+
+@DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER, is_trainable=True)
+class MeaningVoter(GraphComponent):
+    """Scores each message for the three rule flags by meaning (``meaning`` in the parse)."""
+
+    @staticmethod
+    def get_default_config() -> Dict[Text, Any]:
+        return {"C": 4.0, "folds": 4, "random_state": 2026, "recall_target": 0.93,
+                "min_threshold": 0.1, "max_threshold": 0.9,
+                # ongoing_risk in a case whose offender is already known to the child:
+                # "he's staying with them this week" after "it's her uncle"
+                "context_flags": ["ongoing_risk"], "context_factor": 0.6,
+                # a second opinion on the rules and the classifier: under its veto bar the
+                # voter overrules their raise of these flags (never self-harm: a missed
+                # disclosure costs most); the bar loses at most veto_loss of right raises
+                "veto_flags": ["offender_known", "ongoing_risk"], "veto_loss": 0.01,
+                "veto_bars": [0.01, 0.02, 0.03, 0.05, 0.075, 0.1, 0.15]}
+
+    @classmethod
+    def fingerprint_addon(cls, config: Dict[Text, Any]) -> Optional[str]:
+        digest = hashlib.sha256(json.dumps(encoder_module.HASHES, sort_keys=True).encode())
+        files = sorted(EXAMPLES.glob("*.yml")) + sorted(CALIBRATION.glob("*.yml"))
+        for path in files + [Path(__file__), Path(risk.__file__)]:
+            digest.update(path.read_bytes())
+        return digest.hexdigest()
+
+    @classmethod
+    def create(cls, config: Dict[Text, Any], model_storage: ModelStorage, resource: Resource,
+               execution_context: ExecutionContext) -> "MeaningVoter":
+        return cls(config, model_storage, resource)
+
+    @classmethod
+    def load(cls, config: Dict[Text, Any], model_storage: ModelStorage, resource: Resource,
+             execution_context: ExecutionContext, **kwargs: Any) -> "MeaningVoter":
+        component = cls(config, model_storage, resource)
+        try:
+            with model_storage.read_from(resource) as folder:
+                model = json.loads((Path(folder) / MODEL_FILE).read_text(encoding="utf-8"))
+        except (ValueError, FileNotFoundError, OSError) as exc:
+            raise RuntimeError("The model has no trained meaning voter: run `make model`") from exc
+        # the encoder is checked and loaded at start, not at the first message: a missing
+        # or altered file stops the server here (encoder.EncoderError, one line)
+        component.voter = Voter(model, encoder_module.Encoder())
+        return component
+
+    def __init__(self, config: Dict[Text, Any], model_storage: ModelStorage,
+                 resource: Resource) -> None:
+        self.config = {**self.get_default_config(), **config}
+        self.model_storage = model_storage
+        self.resource = resource
+        self.voter: Voter | None = None
+
+    def train(self, training_data: TrainingData) -> Resource:
+        nlu = [(m.get(TEXT), m.get("intent")) for m in training_data.intent_examples]
+        fresh, nlu_examples = training_set(nlu)
+        encoder = encoder_module.Encoder()
+        model = train(fresh, nlu_examples, encoder, self.config,
+                      progress=lambda line: print(line, flush=True))
+        with self.model_storage.write_to(self.resource) as folder:
+            (Path(folder) / MODEL_FILE).write_text(json.dumps(model), encoding="utf-8")
+        self.voter = Voter(model, encoder)
+        return self.resource
+
+    def process_training_data(self, training_data: TrainingData) -> TrainingData:
+        return training_data
+
+    def process(self, messages: List[Message]) -> List[Message]:
+        if self.voter is None or not voter_enabled():
+            return messages
+        for message in messages:
+            text = message.get(TEXT)
+            whole = (message.get("metadata") or {}).get(FULL_TEXT)  # a long message, whole
+            if isinstance(whole, str) and whole.startswith(text or ""):
+                text = whole
+            if isinstance(text, str) and text.strip():
+                message.set(OUTPUT, self.voter.output(text), add_to_output=True)
+        return messages
