@@ -634,9 +634,12 @@ def to_handover(summary: dict[str, Any]) -> str:
         else:
             done = (f"escalated {clock(f['escalated_at'])}" if f["escalated_at"]
                     else "NOT ESCALATED")
-            found = _found_by(f.get("source"))
-            lines.append(f"Red flag: {_flag_label(f['code'])}{said} — {done}"
-                         + (f" (found by {found})" if found else ""))
+            # said only when the meaning check alone raised it: the words may not say it
+            # the way a rule would, so the reader knows to weigh them
+            source = f.get("source") or ""
+            alone = source.startswith("meaning:") and " + " not in source
+            found = f" (found by {_found_by(source)})" if alone else ""
+            lines.append(f"Red flag: {_flag_label(f['code'])}{said}{found} — {done}")
 
     # the texts quoted in full above the answers, so neither an answer nor a note repeats
     # one (a flag's words are often a part of a message: that answer is still listed)

@@ -52,3 +52,13 @@ def test_raised_in_error_records_which_check_raised_it(chat):
     case_id = chat.slots()["case_id"]
     dismissed = [e for e in CaseStore().events(case_id) if e["kind"] == "red_flag_dismissed"]
     assert dismissed and dismissed[-1]["actor"].startswith("meaning:")
+
+
+def test_the_case_so_far_decides_ongoing_risk(chat):
+    """Once the offender is known to the child, words about where he is now are ongoing
+    risk at a lower bar (the words alone score under the usual threshold)."""
+    chat.say('/start_case{"caller_role":"parent_carer"}')
+    chat.say("it's her uncle")
+    replies = chat.say("he's staying with them this week")
+    flag = flags_of(replies).get("ongoing_risk")
+    assert flag is not None and "meaning" in flag["found_by"], case_state(replies)
