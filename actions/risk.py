@@ -253,8 +253,13 @@ def unquoted(text: str) -> str:
 
 def detect_flags(text: str) -> list[Flag]:
     """Red flags the rules find in one message: at most one per code, in order."""
-    if not text or not text.strip():
-        return []
+    return list(_detect_flags(text)) if text and text.strip() else []
+
+
+@lru_cache(maxsize=64)
+def _detect_flags(text: str) -> tuple[Flag, ...]:
+    """detect_flags, remembered for the last few texts: the Rasa server's featurizer and
+    meaning voter both ask about the same message."""
     found: dict[str, Flag] = {}
     for piece in chunks(text):
         doc = get_nlp()(unquoted(piece))
@@ -269,4 +274,4 @@ def detect_flags(text: str) -> list[Flag]:
             if code not in negation()["question_exempt"] and in_question(doc, start):
                 continue
             found[code] = Flag(code, clause_of(doc, doc[start:end]), rule)
-    return sorted(found.values(), key=lambda f: RULE_CODES.index(f.code))
+    return tuple(sorted(found.values(), key=lambda f: RULE_CODES.index(f.code)))

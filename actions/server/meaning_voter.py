@@ -39,7 +39,7 @@ from rasa.engine.graph import ExecutionContext, GraphComponent
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
 from rasa.engine.storage.resource import Resource
 from rasa.engine.storage.storage import ModelStorage
-from rasa.shared.nlu.constants import TEXT
+from rasa.shared.nlu.constants import INTENT, TEXT
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
@@ -355,7 +355,10 @@ class MeaningVoter(GraphComponent):
                 # voter overrules their raise of these flags (never self-harm: a missed
                 # disclosure costs most); the bar loses at most veto_loss of right raises
                 "veto_flags": ["offender_known", "ongoing_risk"], "veto_loss": 0.01,
-                "veto_bars": [0.01, 0.02, 0.03, 0.05, 0.075, 0.1, 0.15]}
+                "veto_bars": [0.01, 0.02, 0.03, 0.05, 0.075, 0.1, 0.15],
+                # whole-message commands (set by CommandClassifier, before this component)
+                "skip_commands": ["what_next", "summary", "time_left", "close_case",
+                                  "start_again"]}
 
     @classmethod
     def fingerprint_addon(cls, config: Dict[Text, Any]) -> Optional[str]:
@@ -381,7 +384,8 @@ class MeaningVoter(GraphComponent):
             raise RuntimeError("The model has no trained meaning voter: run `make model`") from exc
         # the encoder is checked and loaded at start, not at the first message: a missing
         # or altered file stops the server here (encoder.EncoderError, one line)
-        component.voter = Voter(model, encoder_module.Encoder())
+        encoder = encoder_module.Encoder() if voter_enabled() else None
+        component.voter = Voter(model, encoder) if encoder is not None else None
         return component
 
     def __init__(self, config: Dict[Text, Any], model_storage: ModelStorage,
@@ -408,7 +412,11 @@ class MeaningVoter(GraphComponent):
     def process(self, messages: List[Message]) -> List[Message]:
         if self.voter is None or not voter_enabled():
             return messages
+        skip = set(self.config["skip_commands"])
         for message in messages:
+            intent = message.get(INTENT) or {}
+            if intent.get("name") in skip and intent.get("confidence") == 1.0:
+                continue  # "what next?", "summary": a whole-message command says nothing else
             text = message.get(TEXT)
             whole = (message.get("metadata") or {}).get(FULL_TEXT)  # a long message, whole
             if isinstance(whole, str) and whole.startswith(text or ""):

@@ -62,3 +62,14 @@ def test_the_case_so_far_decides_ongoing_risk(chat):
     replies = chat.say("he's staying with them this week")
     flag = flags_of(replies).get("ongoing_risk")
     assert flag is not None and "meaning" in flag["found_by"], case_state(replies)
+
+
+def test_a_whole_message_command_is_not_read_for_meaning(chat):
+    """"what next?" says nothing but the command: the encoder's time is not spent on it,
+    while a note after "add note:" is read like any message."""
+    chat.say('/start_case{"caller_role":"child"}')
+    chat.say("what next?")
+    chat.say("add note: she keeps looking at the river and says it looks peaceful")
+    users = [e for e in chat.tracker()["events"] if e["event"] == "user"]
+    assert "meaning" not in users[-2]["parse_data"]
+    assert users[-1]["parse_data"]["meaning"]["votes"]["self_harm_risk"]["score"] > 0.5
