@@ -113,6 +113,11 @@ RED_FLAG_SETS = {
                               "0.71). Two of its self-harm misses showed a negation bug in the "
                               "rules (\"can't stop thinking about ...\", a condition before the "
                               "window), then fixed",
+    "red_flags_heldout7.yml": "176 messages written blind by a seventh session (2026-11-30) and "
+                              "run once on the landed voter, with no change after it: recall "
+                              "0.91 / 0.91 / 0.87, precision 0.71 / 0.71 / 0.61, messages with "
+                              "no flag left clean 0.57 (the rules alone: recall 0.69 / 0.74 / "
+                              "0.55)",
 }
 DEADLINE_SETS = {
     "deadlines.yml": "written with the code",
