@@ -325,8 +325,11 @@ def training_set(nlu_examples: Iterable[tuple[str, Optional[str]]]
 
     fresh = [(t, f) for t, f in load_examples(EXAMPLES, "examples")
              + load_examples(CALIBRATION, "cases") if new(t)]
+    # in a fixed order: Rasa's order of the NLU's examples varies between processes, and
+    # the machines' solution (so a score near a threshold) with it
     nlu = [(t, {NLU_FLAG_INTENTS[i]} if i in NLU_FLAG_INTENTS else set())
-           for t, i in nlu_examples if i not in NLU_SKIPPED and new(t)]
+           for t, i in sorted(nlu_examples, key=lambda pair: (str(pair[1]), str(pair[0])))
+           if i not in NLU_SKIPPED and new(t)]
     return fresh, nlu
 
 
