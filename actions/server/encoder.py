@@ -156,9 +156,6 @@ class Encoder:
                 tokens["token_type_ids"].astype(np.int32)).numpy()
         return out
 
-    def tokens(self, text: str) -> int:
-        return len(self.tokenizer(text, add_special_tokens=True)["input_ids"])
-
 
 def main(argv: list[str]) -> int:
     command = argv[0] if argv else "verify"

@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import logging
 import re
 from dataclasses import dataclass
 from functools import lru_cache
@@ -46,8 +45,6 @@ from rasa.shared.nlu.training_data.training_data import TrainingData
 from actions import risk, settings
 from actions.server import encoder as encoder_module
 from actions.server.nlu_input import FULL_TEXT
-
-logger = logging.getLogger(__name__)
 
 CODES = risk.RULE_CODES
 EXAMPLES = settings.ROOT / "data" / "risk" / "meaning"
