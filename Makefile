@@ -16,7 +16,7 @@ export SQLALCHEMY_SILENCE_UBER_WARNING := 1
 export TF_CPP_MIN_LOG_LEVEL := 2
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: help install encoder model migrate run shell test validate unit e2e browser-test stories eval bench browser clean
+.PHONY: help install encoder model migrate run shell test validate unit e2e browser-test stories eval bench links browser clean
 
 help:
 	@echo "make run    set up (venv, deps, migrations, model) and start the assistant"
@@ -24,6 +24,7 @@ help:
 	@echo "make shell  talk to the assistant in the terminal (rasa shell)"
 	@echo "make eval   evaluation report: red flags, deadlines, NLU, blind dialogues"
 	@echo "make bench  latency/throughput benchmark"
+	@echo "make links  load every link in data/ and print its status (needs a network)"
 
 # --- set-up -------------------------------------------------------------------------
 install: $(STAMP)
@@ -90,6 +91,11 @@ eval: model
 
 bench: model migrate
 	@$(PY) scripts/bench.py
+
+# every URL in data/: status and redirects, honest when nothing can be reached (exit 2);
+# `$(PY) scripts/links.py --record` writes today's date into `checked` where a link loaded
+links: $(STAMP)
+	@$(PY) scripts/links.py
 
 clean:
 	rm -rf models var/cache .pytest_cache

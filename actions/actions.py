@@ -455,7 +455,8 @@ class ActionCheckEveryMessage(Action):
         if opened_without_role:
             ask_caller_role(dispatcher)
         if opened or missed or caught_up or announcements \
-                or state.checklist_done != before.checklist_done:
+                or state.checklist_done != before.checklist_done \
+                or state.checklist_skipped != before.checklist_skipped:
             send_panel_state(dispatcher, state)
         events += write_events(dispatcher, tracker, state, note_events)
         return events
@@ -636,7 +637,7 @@ class ActionNextStep(CaseAction):
             if code not in state.steps_shown:
                 # Risk before routine: the flag's protocol step, not the next question.
                 state.steps_shown.append(code)
-                info = risk.flag_info(code)
+                info = risk.flag_info(code, state.caller_role)
                 say(f"First: {info['label']} is NOT escalated. {info['escalation']}\n"
                     "Press the button once escalation has started; 'what next?' again "
                     "goes on with the questions meanwhile.",
@@ -645,11 +646,16 @@ class ActionNextStep(CaseAction):
             # Asked again with the flag still open: never loop, but keep it in sight.
             reminder = "Still NOT escalated: " + ", ".join(
                 risk.flag_info(c)["label"] for c in unescalated) + "."
-        item = guidance.next_item(state.path_role, state.checklist_done)
+        item = guidance.next_item(state.path_role, state.checklist_done,
+                                  state.checklist_skipped)
         if item is None:
             state.pending_item = None
-            say("Every question on this path is covered. You can ask for advice, a "
-                "summary, or close the case.",
+            skipped = [i.label for i in guidance.checklist(state.path_role)
+                       if i.id in state.checklist_skipped]
+            say(("Every question on this path is covered. " if not skipped else
+                 f"Every question on this path is answered or skipped (skipped: "
+                 f"{'; '.join(skipped)}; type its answer to record it). ")
+                + "You can ask for advice, a summary, or close the case.",
                 buttons=[{"title": "Advice", "payload": "/ask_advice"},
                          {"title": "Summary", "payload": "/summary"},
                          {"title": "Close case", "payload": "/close_case"}])
@@ -923,7 +929,7 @@ class ActionRestoreFlag(CaseAction):
             dispatcher.utter_message(text="Which red flag should come back?",
                                      buttons=[casestate.restore_button(c) for c in gone])
             return None
-        info = risk.flag_info(code)
+        info = risk.flag_info(code, state.caller_role)
         if code in state.red_flags:
             dispatcher.utter_message(text=f"“{info['label']}” is raised already: nothing to "
                                           "restore.")
@@ -1094,6 +1100,10 @@ def fallback_handover(state: CaseState) -> str:
         lines.append(f"Dismissed: {risk.flag_info(code)['label']}")
     done = [i.label for i in guidance.checklist(state.path_role) if i.id in state.checklist_done]
     lines.append(f"Checklist covered: {'; '.join(done) or 'nothing yet'}")
+    skipped = [i.label for i in guidance.checklist(state.path_role)
+               if i.id in state.checklist_skipped and i.id not in state.checklist_done]
+    if skipped:
+        lines.append(f"Skipped (not asked): {'; '.join(skipped)}")
     if state.case_id:
         lines.append(f"Case ref {state.case_id[:8]}")
     return "\n".join(lines)

@@ -36,9 +36,9 @@ NOTE_PREFIX = re.compile(
     r"^\W*(?:please\s+|pls\s+)?(?:add\s+(?:a\s+)?notes?|add\s+to\s+(?:the\s+)?notes?|make\s+a\s+note"
     r"(?:\s+that)?|note\s+(?:down|this|it)|notes?|log(?:\s+this)?|record(?:\s+this)?|jot\s+down"
     r"|write\s+down)(?:\s*[:\-–]|\b)\s*", re.I)
-#: The answer recorded for a checklist item the counsellor moved on from ("what next?"):
-#: covered in the panel so it is not asked again, but not an answer (the handover lists
-#: it as "not asked / moved on"). actions/casenotes/summary.py reads the same text.
+#: The answer recorded for a checklist item the counsellor skipped ("what next?" after it
+#: was suggested): never an answer, never shown as done (``checklist_skipped``; the
+#: handover lists it as skipped). actions/casenotes/summary.py reads the same text.
 MOVED_ON = "(moved on)"
 #: the checklist items that ask about suicide and self-harm (data/guidance/paths.yml)
 SELF_HARM_ITEMS = frozenset({"self_harm", "mental_health"})
@@ -66,6 +66,8 @@ class CaseState:
     flag_sources: dict[str, str] = field(default_factory=dict)
     dismissed_flags: list[str] = field(default_factory=list)
     checklist_done: list[str] = field(default_factory=list)
+    # items "what next?" moved on from before an answer: not done, not suggested again
+    checklist_skipped: list[str] = field(default_factory=list)
     pending_item: str | None = None
     # the deadline a move replaced, for "Undo: keep <old time>" (undo_deadline):
     # {"at": ISO, "status": ..., "words": ..., "to": the ISO it moved to}; None otherwise
@@ -81,6 +83,8 @@ class CaseState:
         state.flag_sources = dict(state.flag_sources or {})
         state.dismissed_flags = list(state.dismissed_flags or [])
         state.checklist_done = list(state.checklist_done or [])
+        state.checklist_skipped = [i for i in state.checklist_skipped or []
+                                   if i not in state.checklist_done]
         state.escalated_flags = list(state.escalated_flags or [])
         state.steps_shown = list(state.steps_shown or [])
         if not isinstance(state.previous_deadline, dict):
@@ -121,7 +125,8 @@ class CaseState:
                  "escalated": code in self.escalated_flags}
                 for code in self.red_flags
             ],
-            "checklist": guidance.checklist_state(self.path_role, self.checklist_done),
+            "checklist": guidance.checklist_state(self.path_role, self.checklist_done,
+                                                  self.checklist_skipped),
         }
 
 
@@ -329,7 +334,7 @@ def raise_flag(state: CaseState, outcome: Outcome, code: str, words: str, source
     state.flag_words[code] = words
     state.flag_sources[code] = source
     sync_escalation(state)
-    info = risk.flag_info(code)
+    info = risk.flag_info(code, state.caller_role)
     outcome.events.append({"kind": "red_flag", "code": code, "text": words, "at": now,
                            "source": source})
     text = (f"⚠ RED FLAG: {info['label']} — raised by “{words}”.\n"
@@ -534,22 +539,31 @@ def check_deadline(state: CaseState, outcome: Outcome, text: str, intent: str | 
 
 def tick_checklist(state: CaseState, outcome: Outcome, text: str, intent: str | None,
                    now: datetime) -> None:
-    """Mark checklist items answered: the item just asked when the message answers it
-    (:func:`answers_pending`), and any item the message's words cover.
+    """Tick checklist items, only on an answer: the answer right after the item was
+    suggested (:func:`answers_pending`), or words that say an item was done or answered
+    (:func:`guidance.items_covered`: never a negated, intended or questioned mention).
 
-    "what next?" after a suggestion: the counsellor has covered it or moved on; never loop
-    on the same question. The item is recorded as :data:`MOVED_ON`, not as answered,
-    unless the words cover it."""
+    "what next?" right after a suggestion skips the item: recorded as skipped
+    (:data:`MOVED_ON`), never as done, and not suggested again; a later answer ticks it."""
     # a question to the assistant ("takedown tools?") is not something done with the caller
     covered = (guidance.items_covered(state.path_role, text)
                if intent in ANSWER_INTENTS | {"add_note", "what_next"} else [])
+    if any(e["kind"] == "deadline" and e.get("code") == "set" for e in outcome.events):
+        covered.append("deadline_asked")  # the deadline was just told: that answers it
+    covered = [i for i in unique(covered) if any(c.id == i for c in
+                                                  guidance.checklist(state.path_role))]
     said = quote(NOTE_PREFIX.sub("", text, count=1).strip() or text)
     answers: dict[str, str] = {}
     pending = state.pending_item
     instruction = pending is not None and not is_question(state.path_role, pending)
-    self_harm = intent == "report_self_harm" or "self_harm_risk" in outcome.new_flags
+    # a disclosure now, not a mention ("haven't asked about suicide yet" is no answer)
+    self_harm = "self_harm_risk" in outcome.new_flags or (
+        intent == "report_self_harm" and not guidance.not_done(text))
     if pending and intent == "what_next":
-        answers[pending] = said if pending in covered else MOVED_ON
+        if pending in covered:
+            answers[pending] = said
+        elif pending not in state.checklist_done:
+            skip_item(state, pending, outcome, now)
     elif pending and answers_pending(pending, text, intent, covered, self_harm=self_harm,
                                      instruction=instruction):
         answers[pending] = said
@@ -572,8 +586,20 @@ def tick_checklist(state: CaseState, outcome: Outcome, text: str, intent: str | 
     for item_id, answer in answers.items():
         if item_id not in state.checklist_done:
             state.checklist_done.append(item_id)
+            if item_id in state.checklist_skipped:
+                state.checklist_skipped.remove(item_id)
             outcome.events.append({"kind": "answer", "code": item_id, "text": answer,
                                    "at": now})
+
+
+def skip_item(state: CaseState, item_id: str, outcome: Outcome, now: datetime) -> None:
+    """The counsellor moved on from an item without an answer: not done, not suggested
+    again by "what next?", listed as skipped in the handover."""
+    state.pending_item = None
+    if item_id not in state.checklist_skipped:
+        state.checklist_skipped.append(item_id)
+        outcome.events.append({"kind": "answer", "code": item_id, "text": MOVED_ON,
+                               "at": now})
 
 
 #: words that say the counsellor did what an instruction item asks ("told him it's not his
@@ -604,6 +630,8 @@ def answers_pending(pending: str, text: str, intent: str | None, covered: list[s
     "yes" or words that say it was done answer it."""
     if intent not in ANSWER_INTENTS or not text.strip() or NOTE_PREFIX.match(text):
         return False
+    if pending not in covered and not self_harm and guidance.not_done(text):
+        return False  # "not yet", "will ask later", "haven't got to that"
     if self_harm:
         return pending in SELF_HARM_ITEMS or pending in covered
     if instruction and pending not in covered and intent != "affirm" and not DID_IT.match(text):

@@ -51,6 +51,8 @@ class Item:
     prompt: str
     keywords: tuple[str, ...]
     required: bool
+    unless: tuple[str, ...] = ()  # words in the sentence that stop the keywords ticking it
+    future_ok: bool = False  # a plan said in the future ticks it (paths.yml)
 
 
 # --------------------------------------------------------------------------- loading
@@ -103,7 +105,7 @@ def _country_aliases() -> dict[str, str]:
 def clear_cache() -> None:
     """Forget the loaded files (after editing them in a running process, or in tests)."""
     for fn in (_file, _countries, _country_aliases, _stage_table, _item_table,
-               _platform_table, _answer_table, _compile):
+               _platform_table, _answer_table, _compile, _not_done_rules):
         fn.cache_clear()
 
 
@@ -196,7 +198,9 @@ def _item_table(path: str) -> tuple[tuple[Item, bool], ...]:
         item = Item(id=str(raw["id"]), stage=str(raw["stage"]), label=str(raw["label"]),
                     prompt=" ".join(str(raw.get("prompt") or "").split()),
                     keywords=tuple(str(k) for k in raw.get("keywords") or []),
-                    required=bool(raw.get("required", True)))
+                    required=bool(raw.get("required", True)),
+                    unless=tuple(str(k) for k in raw.get("unless") or []),
+                    future_ok=bool(raw.get("future_ok", False)))
         rows.append((item, bool(raw.get("platforms", False))))
     return tuple(rows)
 
@@ -231,22 +235,107 @@ def checklist(role: str) -> list[Item]:
     return [item for item, _ in _item_table(path_for(role))]
 
 
-def next_item(role: str, done: Iterable[str]) -> Item | None:
-    """The first item, in path order, not yet done (optional items included: they are
-    suggested, never insisted on). None when every item is done."""
-    done_ids = set(done or ())
+def next_item(role: str, done: Iterable[str], skipped: Iterable[str] = ()) -> Item | None:
+    """The first item, in path order, neither done nor skipped (optional items included:
+    they are suggested, never insisted on). None when every item is done or skipped."""
+    done_ids = set(done or ()) | set(skipped or ())
     return next((item for item in checklist(role) if item.id not in done_ids), None)
 
 
+@lru_cache(maxsize=1)
+def _not_done_rules() -> dict[str, re.Pattern]:
+    """The ``not_done`` block of paths.yml compiled: the words that say an item mentioned
+    was not done ("haven't asked about suicide yet", "need to explain the police",
+    "he will come back tomorrow")."""
+    spec = _file("paths.yml").get("not_done") or {}
+
+    def alt(key: str) -> str:
+        words = sorted((str(w).lower() for w in spec.get(key) or []), key=len, reverse=True)
+        return "|".join((r"(?<![\w'])" if w[:1].isalnum() else "")
+                        + r"\s+".join(re.escape(p) for p in w.split()) for w in words)
+
+    actions, gap = alt("actions"), r"(?:[\w'-]+\s+){0,3}?"
+    negated = rf"(?:{alt('negations')})\s+{gap}(?:{actions})(?![\w'])"
+    intended = rf"(?:{alt('intentions')})\s+{gap}(?:{actions})(?![\w'])"
+    by_me = r"(?:^|[.;!?,\n])\W*(?:(?:i|we|still|just)\s+)*"
+    return {
+        # "haven't asked about ...", "didn't get to ...", "not yet covered ..."
+        "negated": re.compile(negated),
+        # "need to ask about ...", "will explain ...", "going to check ..."
+        "intended": re.compile(intended),
+        # the same said of the counsellor ("haven't asked yet"), not of the caller ("she
+        # hasn't told anyone" answers "who else knows?")
+        "negated_by_me": re.compile(by_me + negated),
+        "intended_by_me": re.compile(by_me + intended),
+        # "he will come back tomorrow": an intention right before the words
+        "future": re.compile(rf"(?:{alt('intentions')})\s+(?:[\w'-]+\s+)?$"),
+        # "ask about self-harm", "todo: police": a note of what to do
+        "todo": re.compile(rf"^\W*(?:{alt('todo_starts')})(?![\w'])"),
+        # "suicide - not asked yet", "self-harm: to ask", "not yet"
+        "after": re.compile(rf"(?:{alt('after')})(?![\w'])"),
+    }
+
+
+_CLAUSE_BREAK = re.compile(r"[.;!?\n,]|(?<![\w'])(?:but|although|though|however)(?![\w'])",
+                           re.IGNORECASE)
+_SENTENCE_BREAK = re.compile(r"[.;!?\n]")
+
+
+def _bounds(text: str, start: int, end: int, breaks: re.Pattern) -> tuple[int, int]:
+    """Where the clause (or sentence) around ``text[start:end]`` begins and ends."""
+    begin = max((m.end() for m in breaks.finditer(text, 0, start)), default=0)
+    after = breaks.search(text, end)
+    return begin, after.start() if after else len(text)
+
+
+def not_done(text: str | None) -> bool:
+    """The words say something was not done, or is still to do ("not yet", "will ask
+    later", "haven't got to that"): never the answer to a question just suggested."""
+    text = _normalise(text).lower()
+    if not text:
+        return False
+    rules = _not_done_rules()
+    alone = {" ".join(str(w).lower().split())
+             for w in (_file("paths.yml").get("not_done") or {}).get("alone") or []}
+    return _bare(text) in alone or any(
+        rules[k].search(text) for k in ("negated_by_me", "intended_by_me", "after", "todo"))
+
+
+def _affirmed(text: str, match: re.Match, item: Item) -> bool:
+    """The words found say the item was done or answered: not negated ("haven't asked
+    about suicide"), not intended ("will explain reporting to police"), not a note of what
+    to ask ("ask about self-harm?"), not in a sentence with one of the item's ``unless``
+    words ("he'll tell her mum unless she pays")."""
+    low = text.lower()
+    rules = _not_done_rules()
+    begin, end = _bounds(low, match.start(), match.end(), _CLAUSE_BREAK)
+    before, after = low[begin:match.start()], low[match.end():end]
+    if rules["negated"].search(before) or rules["intended"].search(before) \
+            or (not item.future_ok and rules["future"].search(before)) \
+            or rules["todo"].search(before + " ") \
+            or rules["after"].search(after):
+        return False
+    s_begin, s_end = _bounds(low, match.start(), match.end(), _SENTENCE_BREAK)
+    sentence = low[s_begin:s_end]
+    if item.unless and any(_found(u, sentence) for u in item.unless):
+        return False
+    if low[s_end:s_end + 1] == "?":  # a question, unless an answer follows it
+        rest = low[s_end + 1:].strip(" -:–")
+        return bool(rest) and not not_done(rest)
+    return True
+
+
 def items_covered(role: str, text: str) -> list[str]:
-    """Ids of the items whose keywords appear in the text (in path order)."""
+    """Ids of the items whose keywords the text says were done or answered (in path
+    order): a keyword found but negated, intended or asked about does not count."""
     text = _normalise(text)
     if not text:
         return []
     mentions_platform: bool | None = None
     covered = []
     for item, by_platform in _item_table(path_for(role)):
-        if any(_found(k, text) for k in item.keywords):
+        if any(_affirmed(text, m, item) for k in item.keywords
+               for m in _compile(k).finditer(text)):
             covered.append(item.id)
         elif by_platform:
             if mentions_platform is None:
@@ -256,10 +345,12 @@ def items_covered(role: str, text: str) -> list[str]:
     return covered
 
 
-def checklist_state(role: str, done: Iterable[str]) -> list[dict]:
-    """``[{"id", "label", "done"}]`` in path order, for the panel's case_state message."""
-    done_ids = set(done or ())
-    return [{"id": i.id, "label": i.label, "done": i.id in done_ids} for i in checklist(role)]
+def checklist_state(role: str, done: Iterable[str], skipped: Iterable[str] = ()) -> list[dict]:
+    """``[{"id", "label", "done", "skipped"}]`` in path order, for the panel's case_state
+    message. A skipped item ("what next?" moved on from it) is not done."""
+    done_ids, skipped_ids = set(done or ()), set(skipped or ())
+    return [{"id": i.id, "label": i.label, "done": i.id in done_ids,
+             "skipped": i.id in skipped_ids and i.id not in done_ids} for i in checklist(role)]
 
 
 # --------------------------------------------------------------------------- advice
@@ -311,11 +402,14 @@ def platform(name_or_alias: str | None) -> dict | None:
 
 def platforms_in(text: str) -> list[dict]:
     """Platforms named in free text, by name or alias, in the order of platforms.yml.
-    Aliases listed under ``exact_only`` (such as "x") are not looked for in sentences."""
+    Aliases listed under ``exact_only`` (such as "x") are not looked for in sentences.
+    A name found only inside another app's longer name ("messenger" in "kik messenger")
+    does not count."""
     text = _normalise(text)
     if not text:
         return []
     found = []
+    spans: dict[str, list[tuple[int, int]]] = {}
     for entry in _platform_table():
         exact = {str(a).lower() for a in entry.get("exact_only") or []}
         names = [entry.get("name", ""), str(entry.get("id", "")).replace("_", " "),
@@ -327,9 +421,17 @@ def platforms_in(text: str) -> list[dict]:
                 part = part.strip()
                 if part and part.lower() not in exact:
                     words.append(part)
-        if any(_found(w, text) for w in words):
+        pid = str(entry.get("id"))
+        spans[pid] = [m.span() for w in words for m in _compile(w).finditer(text)]
+        if spans[pid]:
             found.append(_clean(entry))
-    return found
+
+    def inside(span: tuple[int, int], pid: str) -> bool:
+        return any(o != span and o[0] <= span[0] and span[1] <= o[1]
+                   for other, its in spans.items() if other != pid for o in its)
+
+    return [e for e in found
+            if not all(inside(span, str(e["id"])) for span in spans[str(e["id"])])]
 
 
 # --------------------------------------------------------------------------- countries
@@ -358,12 +460,17 @@ def takedown_tools(country: str | None, child: bool = True) -> list[dict]:
     """Takedown and reporting tools for the country, in the order of takedown.yml.
 
     ``child=True`` (the person in the image is a child now): never StopNCII or any other
-    adults-only tool. ``child=False`` (an adult now): adult tools, and nothing limited to
-    under-18s. An unknown country gets the tools that work anywhere.
+    adults-only tool, and the tools marked ``first_for_children`` come first (in
+    Australia the ACCCE, the route for under-18s, before eSafety and Take It Down).
+    ``child=False`` (an adult now): adult tools, and nothing limited to under-18s, in the
+    file's order. An unknown country gets the tools that work anywhere.
     """
     code = _country_key(country)
-    return [_clean(t) for t in _file("takedown.yml").get("tools") or []
-            if _tool_applies(t, code, child)]
+    tools = [t for t in _file("takedown.yml").get("tools") or []
+             if _tool_applies(t, code, child)]
+    if child:
+        tools.sort(key=lambda t: not t.get("first_for_children"))  # stable: file order
+    return [_clean(t) for t in tools]
 
 
 def referral(country: str | None) -> dict:
@@ -438,7 +545,31 @@ def _selects(raw: dict, text: str) -> bool:
 
 
 def _route(entry: dict) -> str:
-    return f"{entry['name']}: {entry['in_app']} — {entry['url']}"
+    """An app's reporting route: the in-app steps, then its link (introduced by its
+    ``url_label`` when it has one; none when ``url`` is null)."""
+    line = f"{entry['name']}: {entry['in_app']}"
+    if entry.get("url"):
+        label = f"{entry['url_label']}: " if entry.get("url_label") else ""
+        line += f" — {label}{entry['url']}"
+    return line
+
+
+def core_advice(role: str | None) -> list[dict]:
+    """The core advice said with every app's reporting route (platforms.yml
+    ``core_advice``), in order, worded for the caller's path: ``{"id", "text"}``."""
+    path = path_for(role)
+    return [{"id": str(raw["id"]),
+             "text": " ".join(str(raw.get(path) or raw.get("text") or "").split())}
+            for raw in _file("platforms.yml").get("core_advice") or []]
+
+
+def _with_core(path: str, routes: list[str]) -> list[str]:
+    """The routes, after the core advice: every step before the last on one line, then
+    the last (report and block), then the routes."""
+    if not routes:
+        return []
+    steps = [c["text"] for c in core_advice(path) if c["text"]]
+    return ([" ".join(steps[:-1])] if len(steps) > 1 else []) + steps[-1:] + routes
 
 
 def _answer_lines(raw: dict, path: str, country: str | None, routes: list[str]) -> list[str]:
@@ -447,14 +578,14 @@ def _answer_lines(raw: dict, path: str, country: str | None, routes: list[str]) 
         lines += [f"{t['name']}: {t['who_for']} {t['url']}"
                   for t in takedown_tools(country, child=True) if t.get("kind") == "takedown"]
     if routes and raw.get("platform_text"):
-        return lines + routes + _paragraphs(raw["platform_text"])
+        return lines + _with_core(path, routes) + _paragraphs(raw["platform_text"])
     lines += _paragraphs(raw.get(path) or raw.get("text") or raw.get("child"))
     if raw.get("country_step"):
         step = next((s for s in referral(country).get("referral_pathway") or []
                      if isinstance(s, dict) and s.get("id") == raw["country_step"]), None)
         if step:
             lines.append(step["text"] + (f" {step['url']}" if step.get("url") else ""))
-    return lines + routes
+    return lines + _with_core(path, routes)
 
 
 def answer(role: str | None, text: str | None, country: str | None = None,
@@ -465,7 +596,8 @@ def answer(role: str | None, text: str | None, country: str | None = None,
     Up to :data:`MAX_ANSWERS` answers, in the file's order (safety first). ``named``:
     platform entries already found (the classifier's ``platform`` entity); otherwise the
     apps are looked for in the text. An app's reporting route is given when no topic is
-    found, or with an answer marked ``platform: true`` (reporting, takedown)."""
+    found, or with an answer marked ``platform: true`` (reporting, takedown), always
+    after the core advice (:func:`core_advice`: evidence first, then report and block)."""
     text = _normalise(text)
     path = path_for(role)
     chosen = [raw for raw in _answer_table() if _selects(raw, text)][:MAX_ANSWERS]
@@ -477,14 +609,15 @@ def answer(role: str | None, text: str | None, country: str | None = None,
     routes = [_route(p) for p in apps] if with_routes else []
     lines: list[str] = []
     if not chosen:
-        lines = routes
+        lines = _with_core(path, routes)
     for raw in chosen:
         given_here = routes if raw.get("platform") and routes and not any(
             r in lines for r in routes) else []
-        lines += _answer_lines(raw, path, country, given_here)
+        lines += [line for line in _answer_lines(raw, path, country, given_here)
+                  if line not in lines]  # a line two answers share is said once
     covered = {str(c) for raw in chosen for c in raw.get("covers") or []}
     if routes:
-        covered.add("report_and_block")
+        covered.update(c["id"] for c in core_advice(path))
     catalogue = {a["id"] for a in advice(path)}
     return Reply(ids=tuple(str(raw["id"]) for raw in chosen),
                  platforms=tuple(p["name"] for p in apps) if routes else (),
@@ -555,19 +688,31 @@ def validate() -> list[str]:
 
 
 def _links(where: str, node: Any, out: list[str]) -> None:
-    """Every link https; every entry with a link or a phone number has source + checked."""
+    """Every link https; every entry with a link or a phone number has a ``source`` (where
+    its fact was taken from) and a ``checked`` key. Any ``checked`` (an entry's or a whole
+    file's) is null, or the date (YYYY-MM-DD, not in the future) on which a person or
+    scripts/links.py actually loaded the link; null until someone has."""
     if isinstance(node, dict):
+        name = node.get("id") or node.get("name") or node.get("code") or "(file)"
         if ("url" in node or "number" in node) and not node.get("source"):
-            out.append(f"{where}: {node.get('id') or node.get('name')}: no source")
-        if ("url" in node or "number" in node):
-            checked = node.get("checked")
-            if not checked or not _DATE.match(str(checked)):
-                out.append(f"{where}: {node.get('id') or node.get('name')}: "
-                           "no checked date (YYYY-MM-DD)")
+            out.append(f"{where}: {name}: no source")
+        if ("url" in node or "number" in node) and "checked" not in node:
+            out.append(f"{where}: {name}: no checked key (null until a link is loaded)")
+        if node.get("checked") is not None:
+            checked = str(node["checked"])
+            try:
+                future = _dt.date.fromisoformat(checked) > _dt.date.today()
+            except ValueError:
+                future = None
+            if not _DATE.match(checked) or future is None:
+                out.append(f"{where}: {name}: checked {checked!r} is neither null nor a "
+                           "date (YYYY-MM-DD)")
+            elif future:
+                out.append(f"{where}: {name}: checked {checked} is in the future")
         for key, value in node.items():
-            if str(key).endswith("url") and not (
+            if str(key).endswith("url") and value is not None and not (
                     isinstance(value, str) and value.startswith("https://")
-                    and " " not in value):
+                    and " " not in value):  # null: no link (the entry says why)
                 out.append(f"{where}: {key} {value!r} is not an https link")
             _links(where, value, out)
     elif isinstance(node, list):
@@ -652,6 +797,8 @@ def problems(data: dict[str, Any]) -> list[str]:
     for entry in (data.get("platforms") or {}).get("platforms") or []:
         pid = entry.get("id")
         for key in ("name", "in_app", "url"):
+            if key == "url" and "url" in entry and entry["url"] is None and entry.get("note"):
+                continue  # url: null, the note says why: the in-app route is the way
             if not entry.get(key):
                 out.append(f"platforms.yml: {pid}: no {key}")
         for name in [pid, entry.get("name"), *(entry.get("aliases") or [])]:
@@ -679,13 +826,19 @@ def problems(data: dict[str, Any]) -> list[str]:
         out.append("countries/generic.yml is missing (the fallback)")
     for code, country in countries.items():
         where = f"countries/{code}.yml"
-        if not country.get("checked") or not _DATE.match(str(country.get("checked"))):
-            out.append(f"{where}: no checked date")
+        if "checked" not in country:
+            out.append(f"{where}: no checked key (null until its links are loaded)")
         if not country.get("emergency"):
             out.append(f"{where}: no emergency number")
         steps = country.get("referral_pathway") or []
         if not steps:
             out.append(f"{where}: no referral_pathway")
+        step_ids = [s.get("id") for s in steps if isinstance(s, dict)]
+        for needed in ("police", "child_protection"):
+            if needed not in step_ids:
+                out.append(f"{where}: no {needed} step in referral_pathway")
+        if not country.get("support_lines"):
+            out.append(f"{where}: no support_lines")
         for step in steps:
             if not isinstance(step, dict) or not step.get("text") or not step.get("source"):
                 out.append(f"{where}: referral step without text or source: {step!r}")
@@ -696,10 +849,12 @@ def problems(data: dict[str, Any]) -> list[str]:
         for tid in listed:
             if tid not in tool_ids:
                 out.append(f"{where}: unknown takedown tool {tid}")
-        wanted = [t.get("id") for t in tools if _tool_applies(t, code, child=True)]
+        wanted = sorted((t for t in tools if _tool_applies(t, code, child=True)),
+                        key=lambda t: not t.get("first_for_children"))
+        wanted = [t.get("id") for t in wanted]
         if listed != wanted:
             out.append(f"{where}: takedown_tools {listed} should be {wanted} "
-                       "(as takedown.yml says, in its order)")
+                       "(as takedown.yml says, in its order, first_for_children first)")
 
     # answers: ids unique, wording for both paths, keywords that compile, known advice ids
     answer_ids: list[str] = []
@@ -739,7 +894,8 @@ def problems(data: dict[str, Any]) -> list[str]:
     # links and sources everywhere
     for name, node in (("paths.yml", data.get("paths")), ("advice.yml", data.get("advice")),
                        ("platforms.yml", data.get("platforms")),
-                       ("takedown.yml", data.get("takedown"))):
+                       ("takedown.yml", data.get("takedown")),
+                       ("answers.yml", data.get("answers"))):
         _links(name, node, out)
     for code, country in countries.items():
         _links(f"countries/{code}.yml", country, out)

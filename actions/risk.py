@@ -36,14 +36,21 @@ def load(name: str) -> Any:
         return yaml.safe_load(f)
 
 
+#: who an escalation step is worded for (``escalation`` in data/risk/flags.yml)
+ESCALATION_ROLES = ("child", "parent_carer", "other")
+
+
 @lru_cache(maxsize=None)
-def flag_info(code: str) -> dict[str, str]:
+def flag_info(code: str, role: str | None = None) -> dict[str, str]:
     """Label, short label (for buttons), meaning and escalation step of a flag, and the
-    confirmation its dismissal needs, if any (data/risk/flags.yml)."""
+    confirmation its dismissal needs, if any (data/risk/flags.yml). The escalation step is
+    worded for the caller ``role`` (the child's own words when the caller is not known)."""
     info = load("flags.yml")[code]
+    steps = info["escalation"]
+    step = steps.get(role if role in ESCALATION_ROLES else "child") or steps["child"]
     return {"code": code, "label": info["label"], "short": info.get("short") or info["label"],
             "meaning": " ".join(info["meaning"].split()),
-            "escalation": " ".join(info["escalation"].split()),
+            "escalation": " ".join(step.split()),
             "severity": int(info.get("severity", 9)),
             "confirm_dismissal": " ".join(str(info.get("confirm_dismissal") or "").split())}
 

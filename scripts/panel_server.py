@@ -48,7 +48,12 @@ ORIGIN = re.compile(r"https?://([a-z0-9.-]+|\[[0-9a-f:.]+\])(:[0-9]{1,5})?", re.
 def flag_meanings(path: Path = FLAGS) -> dict[str, dict[str, str]]:
     with open(path, encoding="utf-8") as f:
         flags = yaml.safe_load(f) or {}
-    return {code: {key: " ".join(str(info.get(key, "")).split())
+    def plain(value: object) -> object:  # the escalation step is worded per caller role
+        if isinstance(value, dict):
+            return {role: " ".join(str(text).split()) for role, text in value.items()}
+        return " ".join(str(value).split())
+
+    return {code: {key: plain(info[key])
                    for key in ("label", "short", "meaning", "escalation", "severity")
                    if key in info}
             for code, info in flags.items()}

@@ -273,24 +273,33 @@
     box.hidden = items.length === 0 || closed;
     var ol = el("checklist");
     ol.textContent = "";
-    var done = 0, next = null;
+    var done = 0, skipped = 0, next = null;
     items.forEach(function (item) {
+      // a skipped item ("what next?" moved on from it) is not done: never ticked
+      var skip = !item.done && !!item.skipped;
       var li = document.createElement("li");
-      li.className = item.done ? "done" : "todo";
+      li.className = item.done ? "done" : (skip ? "skipped" : "todo");
       var mark = document.createElement("span");
       mark.className = "mark";
       mark.setAttribute("aria-hidden", "true");
-      mark.textContent = item.done ? "✓" : "○";
+      mark.textContent = item.done ? "✓" : (skip ? "–" : "○");
       var state = document.createElement("span");
       state.className = "visually-hidden";
-      state.textContent = item.done ? "Done: " : "To do: ";
+      state.textContent = item.done ? "Done: " : (skip ? "Skipped, not asked: " : "To do: ");
       li.appendChild(mark);
       li.appendChild(state);
       li.appendChild(document.createTextNode(String(item.label || item.id || "")));
+      if (skip) {
+        var tag = document.createElement("span");
+        tag.className = "skipped-tag";
+        tag.textContent = "skipped";
+        li.appendChild(tag);
+      }
       ol.appendChild(li);
-      if (item.done) done += 1; else if (!next) next = item;
+      if (item.done) done += 1; else if (skip) skipped += 1; else if (!next) next = item;
     });
     el("checklist-summary").textContent = "Checklist: " + done + " of " + items.length + " done" +
+      (skipped ? ", " + skipped + " skipped" : "") +
       (next ? ". Next: " + String(next.label || next.id) : "");
 
     if (closed) { stopCountdown(); el("deadline").hidden = true; } else startCountdown();

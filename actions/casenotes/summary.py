@@ -168,8 +168,10 @@ def summarise(store: Any, case_id: str, now: datetime | None = None,
         "deadline": deadline,
         "answers": answers,
         "answer_labels": {k: labels.get(k, k.replace("_", " ").capitalize())
-                          for k in [*answers, *moved_on]},
-        "moved_on": moved_on,
+                          for k in [*answers, *moved_on, *_required_items(case["caller_role"])]},
+        "moved_on": moved_on,  # skipped: "what next?" moved on before an answer
+        "not_reached": [k for k in _required_items(case["caller_role"])
+                        if k not in answers and k not in moved_on],
         "advice": advice,
         "referrals": referrals,
         "escalations": escalations,
@@ -248,14 +250,17 @@ def to_markdown(summary: dict[str, Any]) -> str:
             out.append("- Earlier: " + "; ".join(
                 f"{h['status']} {_when(h['deadline_at']) if h['deadline_at'] else ''}".strip()
                 + f" (noted {_when(h['at'])})" for h in d["history"][:-1]))
-    out += ["", "## Checklist answers"]
+    out += ["", "## Checklist answers (done)"]
     if not summary["answers"]:
         out.append("- None recorded.")
     for item, text in summary["answers"].items():
         out.append(f"- {summary['answer_labels'].get(item, item)}: {_one_line(text)}")
     if summary.get("moved_on"):
-        out.append("- Not asked / moved on: " + "; ".join(
+        out.append("- Skipped (not asked): " + "; ".join(
             summary["answer_labels"].get(item, item) for item in summary["moved_on"]))
+    if summary.get("not_reached"):
+        out.append("- Not reached: " + "; ".join(
+            summary["answer_labels"].get(item, item) for item in summary["not_reached"]))
     if cm["perpetrator_info"]:
         out.append("- About the alleged perpetrator: " + "; ".join(
             _one_line(v) for v in cm["perpetrator_info"].values()))
@@ -433,6 +438,7 @@ SELF_HARM_ITEMS = {"child": ("self_harm", "Suicide / self-harm"),
                    "parent_carer": ("mental_health", "Mental health (suicide / self-harm)")}
 HANDOVER_ANSWERS = 8   # answers listed; the rest are in the full timeline
 HANDOVER_NOTES = 3     # the last few notes
+NOT_REACHED_SHOWN = 4  # checklist items never reached, the first few in path order
 WORDS_LIMIT = 120      # a flag's or the deadline's words
 LINE_LIMIT = 100       # an answer, a plan or a note
 TIMELINE_LIMIT = 200   # entries in the timeline message (the latest)
@@ -495,6 +501,13 @@ def _flag_severity(code: str) -> int:
         return risk.flag_info(code)["severity"]
     except Exception:
         return 9
+
+
+def _required_items(role: str | None) -> list[str]:
+    """The path's checklist items that are always asked (``required`` in paths.yml)."""
+    from actions import guidance
+
+    return [i.id for i in guidance.checklist(role or "child") if i.required]
 
 
 def _item_order(role: str | None) -> list[str]:
@@ -693,8 +706,15 @@ def to_handover(summary: dict[str, Any]) -> str:
             lines.append(f"• … {len(by_text) - HANDOVER_ANSWERS} more in the full timeline")
         shown_texts.update(by_text)
     if summary.get("moved_on"):
-        lines.append("Not asked / moved on: " + "; ".join(
+        lines.append("Skipped (not asked): " + "; ".join(
             labels.get(k, k) for k in summary["moved_on"]))
+    not_reached = [k for k in summary.get("not_reached") or [] if k != item]
+    if not_reached:  # (the suicide and self-harm question has its own line above)
+        shown_now = not_reached[:NOT_REACHED_SHOWN]
+        more = len(not_reached) - len(shown_now)
+        lines.append(f"Not reached ({len(not_reached)}): "
+                     + "; ".join(labels.get(k, k) for k in shown_now)
+                     + (f"; … {more} more in the export" if more else ""))
 
     titles = list(dict.fromkeys(advice_title(a["code"], role)
                                 for a in _first_of_each(summary["advice"])))

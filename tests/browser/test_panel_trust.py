@@ -95,3 +95,27 @@ def test_a_closed_case_no_longer_looks_live(context, stack, shots, width, height
     page.get_by_role("button", name="New call: parent or carer").click()
     expect(page.locator("#case-role")).to_have_text("Parent or carer")
     expect(page.locator("#deadline")).to_be_hidden()
+
+
+def test_what_next_skips_a_question_and_the_checklist_never_ticks_it(page, stack, shots):
+    """Issue 15: "what next?" moves on from a suggested question without an answer: the
+    checklist shows it skipped, not done; "haven't asked about suicide yet" ticks nothing."""
+    page.set_viewport_size({"width": 400, "height": 900})
+    open_panel(page, stack)
+    start_child_case(page)
+    say(page, "what next?")
+    answered(page, "Next: Thank them for getting in touch")
+    say(page, "what next?")
+    answered(page, "Next: Tell them it is not their fault")
+    item = page.locator("#checklist li", has_text="Thanked them for reaching out")
+    expect(item).to_have_class("skipped")
+    expect(item).to_contain_text("skipped")
+    expect(page.locator("#checklist-summary")).to_contain_text("0 of")
+    expect(page.locator("#checklist-summary")).to_contain_text("1 skipped")
+    say(page, "haven't asked about suicide yet")
+    expect(page.locator("#checklist li", has_text="Asked about suicide and self-harm")) \
+        .to_have_class("todo")
+    assert [i["id"] for i in stored(page)["caseState"]["checklist"] if i["done"]] == []
+    page.locator("#checklist-box summary").click()
+    page.screenshot(path=str(shots / "panel-checklist-skipped-400x900.png"))
+    assert page.errors == []

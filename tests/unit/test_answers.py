@@ -114,19 +114,20 @@ async def test_should_he_pay_is_answered_no_in_the_first_line():
     assert lines[0].startswith("No, don't pay.") and len(lines) <= 4
 
 
-async def test_reporting_on_an_app_gives_that_apps_route_first():
+async def test_reporting_on_an_app_gives_the_core_advice_then_that_apps_route():
     messages, slots = await ask("how do I report on snapchat")
     lines = lines_of(messages)
     snapchat = G.platform("snapchat")
-    assert lines[0] == f"Snapchat: {snapchat['in_app']} — {snapchat['url']}"
-    assert "evidence" in lines[1] and len(lines) <= 4
+    route = f"Snapchat: {snapchat['in_app']} — {snapchat['url']}"
+    assert lines[0].startswith("First, screenshot") and route in lines
+    assert lines.index(route) <= 2 and len(lines) <= 5
     assert "platform:Snapchat" in advice_codes(slots["case_id"])
 
 
 async def test_the_classifiers_platform_entity_is_used():
     lines = lines_of((await ask("how to report on insta", entities=[
         {"entity": "platform", "value": "insta"}]))[0])
-    assert lines[0].startswith("Instagram: ")
+    assert any(line.startswith("Instagram: ") for line in lines)
 
 
 @pytest.mark.parametrize("question, first", [

@@ -74,7 +74,9 @@ def all_urls():
 def test_every_url_is_https():
     urls = all_urls()
     assert len(urls) > 20
-    bad = [(where, u) for where, u in urls if not str(u).startswith("https://")]
+    # null: no link we can stand by (the entry's note says why)
+    bad = [(where, u) for where, u in urls
+           if u is not None and not str(u).startswith("https://")]
     assert bad == []
 
 
@@ -85,9 +87,12 @@ def test_every_link_has_source_and_checked_date():
                   if "number" in line])
     for entry in entries:
         assert entry.get("source"), entry
-        # a real date, on or after the project's first check, and not in the future
-        checked = date.fromisoformat(str(entry.get("checked")))
-        assert date(2026, 11, 25) <= checked <= date.today(), entry
+        # null until a person or a command loads the link; then a real date, on or after
+        # the project's first check, and not in the future
+        assert "checked" in entry, entry
+        if entry["checked"] is not None:
+            checked = date.fromisoformat(str(entry["checked"]))
+            assert date(2026, 11, 25) <= checked <= date.today(), entry
 
 
 #: addresses current references say are retired (reference/current-practice.md)
@@ -163,7 +168,8 @@ def test_parent_checklist_has_the_four_tips_and_three_questions():
                          "tip_reassure"]
     assert all(not t.required for t in tips)  # "which you may choose to share"
     assert ids(i for i in items if i.stage == "urgency_questions") == [
-        "behaviour_changes", "statutory_services", "mental_health"]
+        "behaviour_changes", "statutory_services", "mental_health", "deadline_asked",
+        "already_paid"]
 
 
 def test_next_item_walks_the_checklist_in_order():
@@ -191,7 +197,7 @@ def test_next_item_stage_order_is_the_path_order():
 def test_checklist_state_for_the_panel():
     state = G.checklist_state("child", ["more_images"])
     assert [s["id"] for s in state] == ids(G.checklist("child"))
-    assert all(set(s) == {"id", "label", "done"} for s in state)
+    assert all(set(s) == {"id", "label", "done", "skipped"} for s in state)
     assert [s["id"] for s in state if s["done"]] == ["more_images"]
 
 
@@ -262,8 +268,8 @@ def test_find_stage(role, text, expected):
 def test_advice_has_every_item_for_a_child():
     assert ids(G.advice("child")) == [
         "do_not_respond", "do_not_pay", "do_not_send_more", "keep_evidence",
-        "report_and_block", "takedown", "trusted_adult", "law_enforcement",
-        "fake_images_still_sextortion", "not_their_fault"]
+        "report_and_block", "takedown", "recovery_scams", "trusted_adult",
+        "law_enforcement", "fake_images_still_sextortion", "not_their_fault"]
 
 
 def test_advice_for_a_parent_says_never_view_the_image():
@@ -335,7 +341,9 @@ def test_report_remove_is_for_gb_only():
 def test_takedown_tools_per_country():
     assert ids(G.takedown_tools("GB")) == ["take_it_down", "report_remove", "ceop"]
     assert ids(G.takedown_tools("US")) == ["take_it_down", "cybertipline"]
-    assert ids(G.takedown_tools("AU")) == ["take_it_down", "esafety", "accce"]
+    # in Australia a child reports to the ACCCE first (eSafety's image-based abuse
+    # reporting is for adults): reference/current-practice.md
+    assert ids(G.takedown_tools("AU")) == ["accce", "take_it_down", "esafety"]
     assert ids(G.takedown_tools("IE")) == ["take_it_down", "hotline_ie"]
     assert ids(G.takedown_tools("ZZ")) == ["take_it_down"]
 
@@ -354,16 +362,17 @@ def test_referral_for_a_country_case_insensitive():
         "escalate", "police", "child_protection", "school"]
     numbers = {line["name"]: line["number"] for line in gb["support_lines"]}
     assert numbers == {"Childline": "0800 1111", "Samaritans": "116 123",
-                       "NSPCC helpline": "0808 800 5000"}
+                       "NSPCC helpline": "0808 800 5000", "Police (non-emergency)": "101"}
     assert ids(gb["takedown"]) == ["take_it_down", "report_remove", "ceop"]
 
 
 def test_support_numbers_match_current_practice():
-    assert {l["number"] for l in G.referral("US")["support_lines"]} == {"988", "1-800-843-5678"}
-    assert {l["number"] for l in G.referral("AU")["support_lines"]} == {"1800 55 1800",
-                                                                        "13 11 14"}
-    assert {l["number"] for l in G.referral("IE")["support_lines"]} == {"1800 66 66 66",
-                                                                        "116 123"}
+    assert {l["number"] for l in G.referral("US")["support_lines"]} == {
+        "988", "1-800-843-5678", "1-800-CALL-FBI", "text HOME to 741741"}
+    assert {l["number"] for l in G.referral("AU")["support_lines"]} == {
+        "1800 55 1800", "13 11 14", "1800 333 000", "131 444"}
+    assert {l["number"] for l in G.referral("IE")["support_lines"]} == {
+        "1800 66 66 66", "50101", "116 123"}
     assert G.referral("US")["emergency"] == "911"
     assert G.referral("AU")["emergency"] == "000"
     assert G.referral("IE")["emergency"] == "112 or 999"

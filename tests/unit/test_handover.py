@@ -160,9 +160,9 @@ def test_moved_on_items_are_never_listed_as_answered(store):
     assert s["moved_on"] == ["who_else_knows", "more_images"]
     assert "who_else_knows" not in s["answers"] and "more_images" not in s["answers"]
     text = to_handover(s)
-    assert "Not asked / moved on: Who else knows?; Asked for more images?" in text
+    assert "Skipped (not asked): Who else knows?; Asked for more images?" in text
     assert casestate.MOVED_ON not in text and S.MOVED_ON == casestate.MOVED_ON
-    assert "Not asked / moved on" in to_markdown(s)
+    assert "Skipped (not asked)" in to_markdown(s)
 
 
 def test_notes_are_the_last_few_with_a_count_and_not_repeated(store):
@@ -500,9 +500,9 @@ async def test_a_realistic_child_call_fits_one_screen():
                for line in lines)
     assert any(line.startswith("Follow-up: she will call back tomorrow") for line in lines)
     # the note misheard as an answer is a note, and the question it followed was moved on
-    answers = lines[index_of(lines, "Answers ("):index_of(lines, "Not asked / moved on:")]
+    answers = lines[index_of(lines, "Answers ("):index_of(lines, "Skipped (not asked):")]
     assert not any("supervisor" in line for line in answers)
-    assert "Not asked / moved on: Safeguarding details (if offered)" in lines
+    assert "Skipped (not asked): Safeguarding details (if offered)" in lines
     assert lines[index_of(lines, "Notes (")+1].endswith("add note: supervisor listening in")
     advice = lines[index_of(lines, "Advice shown to the counsellor:")]
     titles = advice.split(": ", 1)[1].split(", ")
