@@ -1,5 +1,12 @@
 """Reading the offender's deadline from a counsellor's note.
 
+The time expressions are read by Duckling (:mod:`actions.timeparse`), beside this module's
+own reader where it measurably adds to Duckling ("1h30", "1hr 15", bare hours after a
+demand word, "tonight"/"morning" for a bare hour); the helpline's logic is here: which time
+is the offender's demand and which is a curfew, a meeting or the call's own time, when the
+offender's message came, corrections, withdrawn and passed deadlines, a vague deadline,
+another time zone named in the note ("9pm his time, he's in Lagos").
+
 Durations ("an hour", "1hr", "30 mins", "two and a half hours") count from the message's
 own time, or from the time the offender's message came if the note gives it ("messaged at
 6 saying she had 2 hours"); clock times ("by 9pm", "21:00", "half 10", "twenty to ten",
@@ -11,15 +18,21 @@ assistant asks for the exact time instead of guessing. The words are in
 """
 from __future__ import annotations
 
+import contextvars
+import logging
+import os
 import re
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterator
 from zoneinfo import ZoneInfo
 
 import yaml
+
+log = logging.getLogger(__name__)
 
 DATA = Path(__file__).resolve().parent.parent / "data" / "risk" / "deadlines.yml"
 
@@ -50,9 +63,14 @@ def patterns() -> dict[str, re.Pattern[str]]:
     unit_words = alternation([u for units in w["units"].values() for u in units])
 
     def phrase(key: str) -> re.Pattern[str]:
-        # "dropped the * deadline": one word may stand at "*"
-        body = alternation(w.get(key) or []).replace(r"\ \*\ ", r"\s+(?:\S+\s+)?")
-        return re.compile(rf"(?<![\w])(?<!\w')({body})(?![\w])", re.I)
+        # "dropped the * deadline": one word may stand at "*"; a word needs word
+        # boundaries, a sign does not ("£" in "£200")
+        parts = []
+        for item in sorted((str(i) for i in w.get(key) or []), key=lambda i: -len(i)):
+            body = re.escape(item).replace(r"\ \*\ ", r"\s+(?:\S+\s+)?")
+            parts.append((r"(?<![\w])(?<!\w')" if item[:1].isalnum() else "") + body
+                         + (r"(?![\w])" if item[-1:].isalnum() else ""))
+        return re.compile(rf"({'|'.join(parts)})", re.I)
 
     return {
         "duration": re.compile(
@@ -60,7 +78,7 @@ def patterns() -> dict[str, re.Pattern[str]]:
             # so "and" is never "a" + "nd".
             rf"(?<![\w£$€.])(?:(?P<num>\d+(?:\.\d+)?)\s*-?\s*|(?P<word>half an?|{number_words})\s+)"
             rf"(?P<half1>and\s+a\s+half\s+)?"
-            rf"(?P<unit>{unit_words})(?![\w])(?P<ago>\s+ago)?"
+            rf"(?P<unit>{unit_words})(?![^\W\d])(?P<ago>\s+ago)?"
             rf"(?P<half>\s+and\s+a\s+half)?", re.I),
         "clock": re.compile(
             r"(?<![\w£$€:.])(?:(?P<half>half past|quarter past|quarter to)\s+)?"
@@ -90,8 +108,71 @@ def patterns() -> dict[str, re.Pattern[str]]:
             r"\s+(?:(?:at\s+|around\s+|about\s+)?\d{1,2}(?:[:.]\d\d)?\s*(?:am|pm)?\s+)?$", re.I),
         "past_day": re.compile(rf"(?<![\w])({alternation(w.get('past_days') or [])})(?![\w])", re.I),
         "now_word": re.compile(rf"(?<![\w])({alternation(w.get('now_words') or [])})(?![\w])", re.I),
+        "long_ago": phrase("long_ago"),
+        "other_event": phrase("other_events"),
+        "demand_in_clause": phrase("demand_in_clause"),
         "weekday": re.compile(rf"(?<![\w])(next\s+)?({alternation(list(w['weekdays']))})(?![\w])", re.I),
     }
+
+
+#: ``HELPLINE_DEADLINE_READER``: ``duckling`` (the default: Duckling and this module's reader)
+#: or ``regex`` (this module's reader alone, as before Duckling; for comparison and as the
+#: fallback if the Duckling wheel ever stops installing)
+READERS = ("duckling", "regex")
+
+
+#: the reader for this context, when set by :func:`reading`
+_reader: contextvars.ContextVar[str | None] = contextvars.ContextVar("deadline_reader",
+                                                                     default=None)
+
+
+def reader() -> str:
+    name = (_reader.get() or os.environ.get("HELPLINE_DEADLINE_READER") or "duckling")
+    name = name.strip().lower()
+    return name if name in READERS else "duckling"
+
+
+@contextmanager
+def reading(name: str) -> Iterator[None]:
+    """Read deadlines with this reader inside the block (the Rasa server's risk featurizer
+    uses ``regex``: Duckling's runtime stays out of the NLU process and of training)."""
+    token = _reader.set(name)
+    try:
+        yield
+    finally:
+        _reader.reset(token)
+
+
+_warned = False
+#: a sum of money ("£50", "$1,200", "€2k")
+MONEY = re.compile(r"[£$€]\s?\d[\d,.]*k?", re.I)
+#: an amount Duckling may take for a time ("300 in gift cards by friday" is not 3:00)
+AMOUNT = re.compile(r"(?<![\d:.])\d{3,}(?![\d:.]|\s*[ap]\.?m)", re.I)
+
+
+def duckling_mentions(text: str, now: datetime, tz: ZoneInfo) -> list[Any]:
+    """Duckling's time expressions in the text; none with the ``regex`` reader, or if the
+    embedded engine cannot start (said once in the log; the reader alone then decides)."""
+    global _warned
+    if reader() != "duckling":
+        return []
+    from actions import timeparse
+
+    # amounts are not times: "300 by friday" is not 3:00, "£50 at 4" not 50 past
+    masked = MONEY.sub(lambda m: m.group(0)[0] + "x" * (len(m.group(0)) - 1), text)
+    masked = AMOUNT.sub(lambda m: "x" * len(m.group(0)), masked)
+    try:
+        return timeparse.mentions(masked, now, tz)
+    except (ImportError, OSError, RuntimeError) as exc:
+        if not _warned:
+            _warned = True
+            log.warning("Duckling unavailable (%s): deadlines read by the built-in reader",
+                        type(exc).__name__)
+        return []
+
+
+def overlaps(start: int, end: int, candidates: list["Candidate"]) -> list["Candidate"]:
+    return [c for c in candidates if start < c.start + len(c.said) and c.start < end]
 
 
 @dataclass(frozen=True)
@@ -119,7 +200,9 @@ def unit_of(raw: str) -> str:
     return "hours"
 
 
-def durations(text: str, now: datetime) -> list[Candidate]:
+def durations(text: str, now: datetime, duck: list[Any] = ()) -> list[Candidate]:
+    """Durations in the text, as deadlines counted from ``now``: this module's reader's,
+    and Duckling's (``duck``) where it reads more ("a week", "an hour and a half")."""
     found = []
     for m in patterns()["fixed"].finditer(text):
         minutes = words()["fixed_minutes"][m.group(0).lower()]
@@ -144,6 +227,21 @@ def durations(text: str, now: datetime) -> list[Candidate]:
             delta += timedelta(minutes=int(more.group(1)))  # "1hr 15", "1 hour 40 mins"
             said = text[m.start():m.end() + more.end()].strip()
         found.append(Candidate(now + delta, said, m.start(), "duration"))
+    for m in duck:
+        if m.kind != "duration" or not timedelta(0) < m.delta <= timedelta(days=31) \
+                or VAGUE_AMOUNT.search(m.said) or not re.search(r"[a-z]", m.said, re.I):
+            continue
+        same = overlaps(m.start, m.end, found)
+        # Duckling reads "an hour and a half" or "2 hours 30 minutes" whole; the reader
+        # keeps "1h30" (Duckling takes it for half past one at night)
+        if same and (re.search(r"\dh\d", m.said, re.I)
+                     or any(len(c.said) >= m.end - m.start for c in same)):
+            continue
+        if re.match(r"\s*ago\b", text[m.end:], re.I) \
+                or patterns()["elapsed"].search(text[max(0, m.start - 80):m.start]):
+            continue
+        found = [c for c in found if c not in same]
+        found.append(Candidate(now + m.delta, m.said, m.start, "duration"))
     return sorted(found, key=lambda c: c.start)
 
 
@@ -196,6 +294,64 @@ NOT_A_TIME_AFTER = re.compile(
     r"yo|y/o|pics?|photos?|videos?|vids?|times?|messages?|msgs?|people|ppl|followers|quid|"
     r"pounds?|dollars?|%)(?![\w])", re.I)
 BARE_AFTER = re.compile(r"^\s*(tonight|tomorrow|today|this evening|o'?clock)\b", re.I)
+
+
+#: "a few hours", "a couple of days": vague, asked about, never a guessed length
+VAGUE_AMOUNT = re.compile(r"\b(?:few|couple|some|several)\b", re.I)
+#: an hour said in full: am/pm, minutes, noon or midnight
+HOUR_SAID = re.compile(r"\d\s*[ap]\.?m\b|\d[:.]\d\d|\b(?:noon|midday|midnight)\b", re.I)
+#: a Duckling time at midnight is a date ("by 28 November") unless midnight was said
+MIDNIGHT = re.compile(r"midnight|\b0?0[:.]00\b|\b12\s*a\.?m|\b24[:.]00\b", re.I)
+
+
+def is_date_only(mention: Any) -> bool:
+    """A Duckling time that names a day but no hour."""
+    return mention.kind == "day" or (
+        mention.kind == "time" and mention.at.hour == 0 and mention.at.minute == 0
+        and not MIDNIGHT.search(mention.said))
+
+
+#: words a Duckling time may start with that say how it is tied to the demand ("till")
+LEAD = re.compile(r"(?:by|till|til|until|untill|before|at|for|on)\s+", re.I)
+#: a Duckling time is a clock time only with digits or one of these: "tonight" or "before
+#: lunch" alone is vague (asked about), never a guessed hour
+EXACT = re.compile(r"\d|\b(?:noon|midday|midnight|o'?clock)\b", re.I)
+
+
+def duckling_clocks(text: str, duck: list[Any], found: list[Candidate]) -> list[Candidate]:
+    """Duckling's clock times that this module's reader did not find ("noon tomorrow",
+    "9.15pm friday"), through the same gates: not the time of another event, not a number
+    of things, not a time gone by."""
+    extra = []
+    times = [m for m in duck if m.kind == "time" and EXACT.search(m.said) and not is_date_only(m)
+             and not AMOUNT.search(m.said)]
+    # of two readings of the same words keep the one that reads furthest ("by 6 tomorrow"
+    # and "6 tomorrow evening": the evening)
+    times = [m for m in times if not any(o is not m and o.start < m.end and m.start < o.end
+                                         and (o.end, o.end - o.start) > (m.end, m.end - m.start)
+                                         for o in times)]
+    for m in times:
+        inside = overlaps(m.start, m.end, found)
+        # Duckling reads "by 5 December at 10am" whole, where the reader took "by 5"; the
+        # reader keeps its own hour where Duckling adds no am/pm ("friday at 5": 5pm)
+        if inside and not (HOUR_SAID.search(m.said) and all(
+                m.start <= c.start and c.start + len(c.said) <= m.end
+                and len(c.said) < len(m.said) - 3 for c in inside)
+                and any(not HOUR_SAID.search(c.said) for c in inside)):
+            continue
+        lead = LEAD.match(m.said)
+        start = m.start + (lead.end() if lead else 0)
+        if re.search(r"\bago\b", m.said, re.I) or re.match(r"(?:in|within)\b", m.said, re.I):
+            continue  # "2 hours ago"; "in 2 hours" is a duration, read as one
+        if patterns()["not_before"].search(text[max(0, start - 30):start]):
+            continue  # "the call started 18:20"
+        if NOT_A_TIME_AFTER.match(text, m.end) and not re.search(
+                r"[:.]\d\d|[ap]\.?m|noon|midday|midnight", m.said, re.I):
+            continue  # "10 mins", "3 days", "15 yo"
+        for c in inside:
+            found.remove(c)
+        extra.append(Candidate(m.at, text[start:m.end], start, "clock"))
+    return extra
 
 
 def clocks(text: str, now: datetime, tz: ZoneInfo, bare: bool) -> list[Candidate]:
@@ -254,7 +410,7 @@ def clocks(text: str, now: datetime, tz: ZoneInfo, bare: bool) -> list[Candidate
             future = [c for c in candidates if c > local_now]
             candidates = future or candidates
         found.append(Candidate(min(candidates), m.group(0).strip(), m.start(), "clock"))
-    return found
+    return found + duckling_clocks(text, duckling_mentions(text, now, tz), found)
 
 
 def sent_at(text: str, duration: Candidate, now: datetime, tz: ZoneInfo) -> datetime | None:
@@ -268,6 +424,15 @@ def sent_at(text: str, duration: Candidate, now: datetime, tz: ZoneInfo) -> date
     if said_ago:
         m = patterns()["duration"].match(after, said_ago.end())
         if m and m.group("ago"):
+            amount = to_number(m.group("num") or m.group("word"))
+            unit = unit_of(m.group("unit"))
+            return now - {"minutes": timedelta(minutes=amount), "hours": timedelta(hours=amount),
+                          "days": timedelta(days=amount)}[unit]
+    # "messaged 10 mins ago saying she has 1hr": counted from then
+    sent_words = alternation(words()["sent_at_before"])
+    for m in patterns()["duration"].finditer(text[:duration.start]):
+        if m.group("ago") and re.search(rf"(?<![\w])(?:{sent_words})\b[^,.;]{{0,20}}$",
+                                         text[:m.start()], re.I):
             amount = to_number(m.group("num") or m.group("word"))
             unit = unit_of(m.group("unit"))
             return now - {"minutes": timedelta(minutes=amount), "hours": timedelta(hours=amount),
@@ -366,6 +531,82 @@ def is_vague_deadline(text: str, vague: re.Match, cue_anywhere: bool) -> bool:
     return bool(patterns()["cue"].search(clause))
 
 
+CLAUSE_BREAK = re.compile(r"[,;.!?:]|\s(?:but|and then|then|while)\s", re.I)
+
+
+def clause_around(text: str, start: int, end: int) -> str:
+    begin = max((m.end() for m in CLAUSE_BREAK.finditer(text, 0, start)), default=0)
+    after = CLAUSE_BREAK.search(text, end)
+    return text[begin:after.start() if after else len(text)]
+
+
+def about_something_else(text: str, start: int, end: int) -> bool:
+    """The time belongs to another event, not to the demand: its clause speaks of
+    something else (``other_events``: the police calling back, a session ending, a
+    platform's review, a phone battery) and not of the demand, or it is a span ("at her
+    dad's from 6 tonight till sunday")."""
+    clause = clause_around(text[:start] + " " * (end - start) + text[end:], start, end)
+    p = patterns()
+    if re.search(r"\b(?:sent|paid|transferred)\s+(?:\S+\s+){0,2}?(?:[£$€]|money|cash|gift)",
+                 clause, re.I) \
+            and not re.search(r"\b(?:till|til|until|by|before|deadline|within)\b", clause, re.I):
+        return True  # "she sent $50 at 3pm yesterday": when a payment was made
+    if p["demand_in_clause"].search(clause):
+        return False
+    if p["other_event"].search(clause):
+        return True
+    return bool(re.search(r"\bfrom\s+\S+.*\b(?:till|til|until|to)\b", clause, re.I))
+
+
+def named_zone(text: str) -> ZoneInfo | None:
+    """Another time zone the note names for its clock times ("9pm his time, he's in
+    Lagos", "8am manila time", "10pm EST"): ``zones`` in data/risk/deadlines.yml."""
+    spec = words().get("zones") or {}
+    names = {str(k).lower(): str(v) for k, v in (spec.get("places") or {}).items()}
+    marks = alternation(spec.get("marks") or [])
+    lowered = text.lower()
+    for name in sorted(names, key=len, reverse=True):
+        place = re.search(rf"(?<![\w]){re.escape(name)}(?![\w])", lowered)
+        if not place:
+            continue
+        # "manila time", "EST": the name is the zone; "his time ... he's in lagos": a mark
+        # ("his time", "their time") ties a place named anywhere in the note to the times
+        if re.match(r"\s+time\b", lowered[place.end():]) \
+                or name in (spec.get("abbreviations") or []) \
+                or (marks and re.search(rf"(?<![\w])(?:{marks})(?![\w])", lowered)):
+            return ZoneInfo(names[name])
+    return None
+
+
+class VagueMention:
+    """A Duckling time with no hour, standing in for a vague-deadline match."""
+
+    def __init__(self, mention: Any) -> None:
+        self._said, self._start = mention.said, mention.start
+
+    def group(self, _: int = 0) -> str:
+        return self._said
+
+    def start(self) -> int:
+        return self._start
+
+    def end(self) -> int:
+        return self._start + len(self._said)
+
+
+def zone_of_clock(text: str, clock: Candidate) -> ZoneInfo | None:
+    """The zone named right after one clock time ("midnight uk time"), if any."""
+    spec = words().get("zones") or {}
+    after = text[clock.start + len(clock.said):][:25].lower()
+    places = ((str(k).lower(), str(v)) for k, v in (spec.get("places") or {}).items())
+    for name, zone in sorted(places, key=lambda kv: -len(kv[0])):
+        said = re.match(rf"\s*{re.escape(name)}(\s+time)?(?![\w])", after)
+        if said and (said.group(1) or name.endswith(" time")
+                     or name in (spec.get("abbreviations") or [])):
+            return ZoneInfo(zone)
+    return None
+
+
 def has_demand(text: str) -> bool:
     """The words speak of the offender's demand (``demand_words`` in data/risk/deadlines.yml:
     pay, send, post, deadline ...), not only of a time."""
@@ -415,25 +656,57 @@ def _read(text: str, now: datetime, tz: ZoneInfo, awaiting_time: bool) -> Deadli
         if later is not None and later.status == "set":
             return later
         return Deadline("passed", None, passed.group(0), False)
+    long_ago = p["long_ago"].search(text)
+    if long_ago and not p["now_word"].search(text, long_ago.end()) \
+            and not p["revision"].search(text, long_ago.end()):
+        # "he said by 9pm, that was weeks ago": long over, whatever the hour said
+        if p["cue"].search(text) and (durations(text, now) or clocks(text, now, tz, False)
+                                      or p["ambiguous"].search(text)
+                                      or any(is_date_only(m) for m in
+                                             duckling_mentions(text, now, tz))):
+            return Deadline("passed", None, long_ago.group(0), False)
     correction = bool(p["correction"].search(text))
     cue = bool(p["cue"].search(text)) or awaiting_time or correction
     found: list[Candidate] = []
-    for d in durations(text, now):
+    duck = duckling_mentions(text, now, tz)
+    for d in durations(text, now, duck):
         if cue or p["duration_cue"].search(text) \
                 or re.search(r"\b(in|within)\s+(the\s+next\s+)?$", text[:d.start], re.I):
             anchor = sent_at(text, d, now, tz)
             found.append(Candidate(anchor + (d.at - now), d.said, d.start, d.kind) if anchor else d)
     if cue:
-        found += clocks(text, now, tz, bare=awaiting_time or correction)
+        # clock times in the zone the note names for them ("9pm new york time", "9pm his
+        # time, he's in Lagos"), else the helpline's
+        zone = named_zone(text)
+        read = clocks(text, now, tz, bare=awaiting_time or correction)
+        if zone is not None:
+            there = clocks(text, now, zone, bare=awaiting_time or correction)
+            read = [next((t for t in there if t.start == c.start), c)
+                    if zone_of_clock(text, c) in (None, zone) else c for c in read]
+        found += [c for c in read if not overlaps(c.start, c.start + len(c.said),
+                                                  [f for f in found if f.kind == "duration"])]
     # "by 11 tonight, not an hour": the time said not to be it is not it
-    found = [c for c in found if not re.search(r"\b(?:not|n't)\s+$", text[:c.start], re.I)]
+    found = [c for c in found if not re.search(r"\b(?:not|n't)\s+$", text[:c.start], re.I)
+             and not about_something_else(text, c.start, c.start + len(c.said))]
     if found:
         chosen = pick(found, text)
         at = chosen.at.astimezone(tz)
         status = "set" if at > now else "passed"
         return Deadline(status, at, chosen.said, correction)
     vague = next((v for v in p["ambiguous"].finditer(text)
-                  if is_vague_deadline(text, v, cue_anywhere=awaiting_time or correction)), None)
+                  if is_vague_deadline(text, v, cue_anywhere=awaiting_time or correction)
+                  and not about_something_else(text, v.start(), v.end())), None)
+    if vague is None and cue:
+        # a day with no hour, by Duckling ("by 5 December", "by the weekend", "EOD"), said
+        # of the demand: words of the demand beside it ("until friday to hand in her
+        # homework" is not one)
+        days = (VagueMention(m) for m in duck
+                if (is_date_only(m) or (m.kind == "time" and not EXACT.search(m.said)
+                                        and LEAD.match(m.said)))
+                and (awaiting_time or has_demand(text[:m.start] + " " + text[m.end:])))
+        vague = next((v for v in days if is_vague_deadline(
+            text, v, cue_anywhere=awaiting_time or correction)
+            and not about_something_else(text, v.start(), v.end())), None)
     if vague and cue:
         # keep the day that goes with it: "before school tomorrow"
         tail = re.match(r"\s+(tomorrow|tonight|today|this \w+|on \w+day)\b", text[vague.end():], re.I)

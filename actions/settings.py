@@ -31,6 +31,12 @@ def timezone() -> ZoneInfo:
         ) from exc
 
 
+def duckling_url() -> str | None:
+    """A Duckling server to read times with (``DUCKLING_URL``, e.g. http://duckling:8000);
+    unset: Duckling embedded in the action server (the default)."""
+    return (env("DUCKLING_URL") or "").strip() or None
+
+
 def country() -> str:
     """Which referral pathway file to use (``HELPLINE_COUNTRY``, e.g. GB)."""
     return (env("HELPLINE_COUNTRY", "generic") or "generic").upper()

@@ -41,7 +41,8 @@ RISK_DATA = Path(risk.__file__).resolve().parent.parent / "data" / "risk"
 def rule_features(text: str) -> list[float]:
     """1.0 / 0.0 for: each rule code, a deadline of any kind, an active (set) deadline."""
     codes = {flag.code for flag in risk.detect_flags(text)}
-    found = deadlines.find_deadline(text, datetime.now(UTC), UTC)
+    with deadlines.reading("regex"):  # no Duckling runtime in the NLU process
+        found = deadlines.find_deadline(text, datetime.now(UTC), UTC)
     return [float(code in codes) for code in risk.RULE_CODES] + [
         float(found is not None and found.status in ("set", "ambiguous")),
         float(found is not None and found.status in ("withdrawn", "passed")),

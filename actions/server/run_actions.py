@@ -23,6 +23,9 @@ def block_unused() -> None:
 
 def main() -> None:
     block_unused()
+    from actions import timeparse
+
+    timeparse.warm_up()  # Duckling's runtime, started here in the main thread (Ctrl-C kept)
     from rasa_sdk.__main__ import main as rasa_sdk_main
 
     rasa_sdk_main()

@@ -1,0 +1,173 @@
+"""Time expressions in a counsellor's note, read by Duckling.
+
+Duckling (Facebook's rule-based parser of times and durations, the engine behind Rasa's
+``DucklingEntityExtractor``) is embedded through ``pyduckling-native-phihos``: no server,
+no Haskell toolchain. This module only finds the time expressions and what they say
+("noon tomorrow", "half 9 tonight", "90 mins", "EOD"); which of them is the offender's
+deadline is the helpline's logic, in :mod:`actions.deadlines`.
+
+Two engines behind one interface (:class:`Times`): ``embedded`` (the default) and
+``http`` (a Duckling server, ``DUCKLING_URL``, for a helpline that runs one: Rasa's own
+extractor speaks the same API). Each gives :class:`Mention`s.
+"""
+from __future__ import annotations
+
+import json
+import re
+import threading
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from functools import lru_cache
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+#: where time-zone data is looked for (Duckling reads the TZif files itself)
+TZ_DIRS = ("/usr/share/zoneinfo", "/usr/lib/zoneinfo", "/usr/share/lib/zoneinfo",
+           "/etc/zoneinfo")
+#: characters Duckling cannot take (a C string): NUL and lone surrogates
+UNSAFE = re.compile("[\x00\ud800-\udfff]")
+#: Duckling's grains, finest first; a time with a grain of a day or more names no hour
+FINE_GRAINS = ("second", "minute", "hour")
+
+
+@dataclass(frozen=True)
+class Mention:
+    """One time expression: ``kind`` is ``duration`` (``delta`` set), ``time`` (``at``
+    set: a moment, or the end of an interval such as "until noon") or ``day`` (a date or
+    a part of the week with no hour: "by friday", "the weekend")."""
+
+    kind: str
+    start: int
+    end: int
+    said: str
+    at: datetime | None = None
+    delta: timedelta | None = None
+    grain: str = ""
+    interval: bool = False
+
+
+def _tz_dir() -> str:
+    try:  # the tzdata package (requirements.txt): the same data on any machine
+        import tzdata
+
+        found = Path(tzdata.__file__).parent / "zoneinfo"
+        if (found / "Europe" / "London").exists():
+            return str(found)
+    except ImportError:
+        pass
+    for path in TZ_DIRS:
+        if (Path(path) / "Europe" / "London").exists():
+            return path
+    raise RuntimeError("no time-zone data found: install the tzdata package (make install)")
+
+
+def _keep_python_signal_handlers() -> None:
+    """Duckling's Haskell runtime takes SIGINT at start-up (Ctrl-C would no longer stop
+    the server): give Python's handlers back. Only the main thread may; the servers load
+    Duckling there (:func:`warm_up`)."""
+    import signal
+
+    if threading.current_thread() is not threading.main_thread():
+        return
+    for name in ("SIGINT", "SIGTERM", "SIGHUP"):
+        number = getattr(signal, name, None)
+        handler = signal.getsignal(number) if number is not None else None
+        if handler is not None:
+            signal.signal(number, handler)  # Python's view was never changed: reinstall it
+
+
+class _Embedded:
+    """Duckling in this process. Its Haskell runtime is started once, on first use."""
+
+    def __init__(self) -> None:
+        import duckling  # imported here: the runtime starts on import
+
+        _keep_python_signal_handlers()
+        self._d = duckling
+        self._zones = duckling.load_time_zones(_tz_dir())
+        lang = duckling.parse_lang("EN")
+        self._locale = duckling.parse_locale("EN_GB", duckling.default_locale_lang(lang))
+        self._dims = duckling.parse_dimensions(["time", "duration"])
+        self._lock = threading.Lock()
+
+    def parse(self, text: str, now: datetime, tz: str) -> list[dict]:
+        with self._lock:
+            ref = self._d.parse_ref_time(self._zones, tz, int(now.timestamp()))
+            return self._d.parse(text, self._d.Context(ref, self._locale), self._dims, False)
+
+
+class _Http:
+    """A Duckling server (``DUCKLING_URL``), the API Rasa's DucklingEntityExtractor uses."""
+
+    def __init__(self, url: str) -> None:
+        self._url = url.rstrip("/") + "/parse"
+
+    def parse(self, text: str, now: datetime, tz: str) -> list[dict]:
+        import requests
+
+        reply = requests.post(self._url, timeout=3, data={
+            "text": text, "locale": "en_GB", "tz": tz, "dims": json.dumps(["time", "duration"]),
+            "reftime": int(now.timestamp() * 1000)})
+        reply.raise_for_status()
+        return reply.json()
+
+
+@lru_cache(maxsize=1)
+def engine() -> _Embedded | _Http:
+    from actions import settings
+
+    url = settings.duckling_url()
+    return _Http(url) if url else _Embedded()
+
+
+def warm_up() -> None:
+    """Start the engine now, in the calling (main) thread, so the first note does not pay
+    for it and Ctrl-C keeps working (:func:`_keep_python_signal_handlers`)."""
+    try:
+        engine()
+    except (ImportError, OSError, RuntimeError):
+        pass  # deadlines.duckling_mentions says so, once, and the built-in reader decides
+
+
+def _moment(value: dict, tz: ZoneInfo) -> tuple[datetime | None, str, bool]:
+    """(when, grain, interval) of a Duckling time value: a moment's value, or an
+    interval's end ("until noon", "by 9") or, open-ended, its start ("after 9")."""
+    if value.get("type") == "interval":
+        end = value.get("to") or value.get("from") or {}
+        when, grain = end.get("value"), end.get("grain", "")
+        return (datetime.fromisoformat(when).astimezone(tz) if when else None), grain, True
+    when = value.get("value")
+    return (datetime.fromisoformat(when).astimezone(tz) if when else None,
+            value.get("grain", ""), False)
+
+
+def mentions(text: str, now: datetime, tz: ZoneInfo) -> list[Mention]:
+    """Every time expression in ``text``, as Duckling reads it at ``now`` in ``tz``,
+    in the order they are said."""
+    if not text or not text.strip():
+        return []
+    # Duckling takes a C string: a NUL or a lone surrogate would end or break it. Each
+    # becomes a space, so positions stay those of the note.
+    text = UNSAFE.sub(" ", text)
+    found = []
+    try:
+        parsed = engine().parse(text, now, tz.key)
+    except BaseException as exc:  # a Rust panic (pyo3) is not an Exception
+        if type(exc).__name__ == "PanicException":
+            raise RuntimeError("Duckling could not read this text") from None
+        raise
+    for entity in parsed:
+        value = entity.get("value") or {}
+        start, end, said = entity["start"], entity["end"], entity["body"]
+        if entity.get("dim") == "duration":
+            seconds = (value.get("normalized") or {}).get("value")
+            if seconds:
+                found.append(Mention("duration", start, end, said,
+                                     delta=timedelta(seconds=seconds), grain=value.get("unit", "")))
+            continue
+        when, grain, interval = _moment(value, tz)
+        if when is None:
+            continue
+        kind = "time" if grain in FINE_GRAINS else "day"
+        found.append(Mention(kind, start, end, said, at=when, grain=grain, interval=interval))
+    return sorted(found, key=lambda m: m.start)
