@@ -476,9 +476,11 @@ def not_yet_recorded(case_id: str | None, events: list[dict[str, Any]]) -> list[
     def key(event: dict[str, Any]) -> tuple:
         return event["kind"], event.get("code"), utc(event["at"]).replace(microsecond=0)
 
-    try:
+    from actions.casenotes import StoreUnavailable
+
+    try:  # a case the store does not hold yet (opened in this catch-up) has no events
         seen = {key(e) for e in case_store().events(case_id)}
-    except Exception as exc:  # unknown case (opened in this catch-up) or store down
+    except StoreUnavailable as exc:  # only the store being down: any other error surfaces
         logger.info("case notes not read for the catch-up (%s)", type(exc).__name__)
         return events
     return [e for e in events if key(e) not in seen]
@@ -901,10 +903,12 @@ def typed_dismiss_reason(tracker: Tracker, state: CaseState, code: str) -> str:
               if isinstance(e, dict) and e.get("kind") == "note" and e.get("code") == wanted]
     if queued and queued[-1].get("text"):
         return str(queued[-1]["text"])
-    try:
+    from actions.casenotes import StoreUnavailable
+
+    try:  # a case the store does not hold yet has no events
         kept = [e for e in case_store().events(state.case_id)
                 if e["kind"] == "note" and e["code"] == wanted and e["text"]]
-    except Exception as exc:  # store down or case unknown: the note itself is kept
+    except StoreUnavailable as exc:  # store down: the note itself is kept in the tracker
         logger.warning("typed dismissal reason not read (%s)", type(exc).__name__)
         kept = []
     return kept[-1]["text"] if kept else "typed by the counsellor (see the case notes)"
@@ -1041,14 +1045,19 @@ def send_handover(dispatcher: CollectingDispatcher, state: CaseState, conversati
 def handover(state: CaseState, conversation_id: str) -> tuple[str, dict[str, Any] | None]:
     """The handover text and the timeline message: from the case-notes store (only a case
     of this conversation), or the text from the tracker if the store is down."""
+    from actions.casenotes import CaseNotOwned, StoreUnavailable
+    from actions.casenotes.summary import summarise, to_handover, to_timeline
+
     if state.case_id:
         try:
-            from actions.casenotes.summary import summarise, to_handover, to_timeline
-
             summary = summarise(case_store(), state.case_id, conversation_id=conversation_id)
-            return to_handover(summary), to_timeline(summary)
-        except Exception as exc:
+        except (StoreUnavailable, CaseNotOwned, KeyError) as exc:
+            if isinstance(exc, KeyError) and exc.args != (state.case_id,):
+                raise  # a KeyError of the code, not summarise's "no such case"
+            # the store is down, or does not hold this conversation's case (yet)
             logger.warning("summary from the store failed (%s)", type(exc).__name__)
+        else:  # an error in the summary itself surfaces: the action fails and says so
+            return to_handover(summary), to_timeline(summary)
     return fallback_handover(state), None
 
 

@@ -1,5 +1,6 @@
 """Shared fixtures: an isolated environment per test session (stores under a temporary
-folder, a fresh encryption key), rasa-sdk trackers built from dicts."""
+folder, a fresh encryption key), rasa-sdk trackers built from dicts; and, with
+HELPLINE_REQUIRE_SERVICES=1, no skipping for a missing service (tests/ci_requirements.py)."""
 from __future__ import annotations
 
 import os
@@ -12,6 +13,9 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "scripts"))
 sys.path.insert(0, str(ROOT / "tests"))
+
+# HELPLINE_REQUIRE_SERVICES=1 (CI): a skip for a missing PostgreSQL, Redis or Chromium fails
+from ci_requirements import pytest_make_collect_report, pytest_runtest_makereport  # noqa: E402,F401
 
 
 @pytest.fixture(scope="session")

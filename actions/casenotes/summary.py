@@ -21,18 +21,12 @@ Event payloads (what the writers put in each kind):
 """
 from __future__ import annotations
 
-import os
 import re
 from datetime import datetime, timezone, tzinfo
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from typing import Any
 
-FLAG_LABELS = {
-    "self_harm_risk": "Risk of suicide, self-harm or serious emotional trauma",
-    "offender_known": "Offender known to the child",
-    "ongoing_risk": "Ongoing risk (contact, location known, threats to meet, further abuse)",
-    "active_deadline": "Active deadline set by the offender",
-}
+from actions import settings
+
 ROLE_LABELS = {"child": "Child / young person", "parent_carer": "Parent or carer",
                "other": "Other"}
 #: checklist items whose answers describe the alleged perpetrator
@@ -102,7 +96,7 @@ def summarise(store: Any, case_id: str, now: datetime | None = None,
         timeline.append({"at": at, "kind": e["kind"], "code": e["code"], "text": e["text"]})
         kind, code, text = e["kind"], e["code"], e["text"]
         if kind == "red_flag" and code:
-            flags[code] = {"code": code, "label": FLAG_LABELS.get(code, code), "words": text,
+            flags[code] = {"code": code, "label": _flag_label(code), "words": text,
                            "raised_at": at, "source": e.get("actor"), "dismissed": None,
                            "dismissed_at": None, "escalated_at": None}
         elif kind == "red_flag_dismissed" and code in flags:
@@ -192,19 +186,10 @@ def summarise(store: Any, case_id: str, now: datetime | None = None,
     return summary
 
 
-def _zone() -> tzinfo:
-    """``HELPLINE_TIMEZONE`` (the counsellors' clock) for the Markdown; UTC if unset/invalid."""
-    name = os.environ.get("HELPLINE_TIMEZONE", "").strip()
-    try:
-        return ZoneInfo(name) if name else timezone.utc
-    except (ZoneInfoNotFoundError, ValueError):
-        return timezone.utc
-
-
-def _when(iso: str | None) -> str:
+def _when(iso: str | None, zone: tzinfo) -> str:
     if not iso:
         return "—"
-    local = datetime.fromisoformat(iso).astimezone(_zone())
+    local = datetime.fromisoformat(iso).astimezone(zone)
     return local.strftime("%Y-%m-%d %H:%M ") + (local.tzname() or "UTC")
 
 
@@ -213,12 +198,19 @@ def _one_line(text: str | None) -> str:
 
 
 def to_markdown(summary: dict[str, Any]) -> str:
-    """A handover summary a person reads (Markdown); times in ``HELPLINE_TIMEZONE``."""
+    """A handover summary a person reads (Markdown); times in ``HELPLINE_TIMEZONE``
+    (:func:`actions.settings.timezone`: ``ValueError`` if it is not a valid zone name, never
+    a silent UTC in an export)."""
+    zone = settings.timezone()
+
+    def when(iso: str | None) -> str:
+        return _when(iso, zone)
+
     cm = summary["case_management"]
     out = [f"# Case {summary['case_id']}", ""]
     out += ["## Caller", f"- Caller: {cm['caller']}",
-            f"- Opened: {_when(summary['opened_at'])}",
-            f"- Closed: {_when(summary['closed_at']) if summary['closed_at'] else 'still open'}",
+            f"- Opened: {when(summary['opened_at'])}",
+            f"- Closed: {when(summary['closed_at']) if summary['closed_at'] else 'still open'}",
             f"- Categories of concern: {'; '.join(cm['categories_of_concern'])}"]
     if summary.get("stage"):
         out.append(f"- Last stage of the guidance: {summary['stage'].replace('_', ' ')}")
@@ -226,30 +218,30 @@ def to_markdown(summary: dict[str, Any]) -> str:
     if not summary["red_flags"]:
         out.append("- None raised.")
     for f in summary["red_flags"]:
-        line = f"- **{f['label']}** — raised {_when(f['raised_at'])} by “{_one_line(f['words'])}”"
+        line = f"- **{f['label']}** — raised {when(f['raised_at'])} by “{_one_line(f['words'])}”"
         if _found_by(f.get("source")):
             line += f" (found by {_found_by(f.get('source'))})"
         if f["dismissed"]:
-            line += f"; dismissed {_when(f['dismissed_at'])}: {_one_line(f['dismissed'])}"
+            line += f"; dismissed {when(f['dismissed_at'])}: {_one_line(f['dismissed'])}"
         elif f["escalated_at"]:
-            line += f"; escalated {_when(f['escalated_at'])}"
+            line += f"; escalated {when(f['escalated_at'])}"
         else:
             line += "; NOT ESCALATED"
         out.append(line)
     if summary["escalated_at"]:
-        out.append(f"- Escalation process started: {_when(summary['escalated_at'])}")
+        out.append(f"- Escalation process started: {when(summary['escalated_at'])}")
     d = summary["deadline"]
     out += ["", "## Deadline"]
     if d["status"] == "none":
         out.append("- No deadline recorded.")
     else:
         words = f" (“{_one_line(d['words'])}”)" if d["words"] else ""
-        at = f" at {_when(d['at'])}" if d["at"] else ""
+        at = f" at {when(d['at'])}" if d["at"] else ""
         out.append(f"- Status: {d['status']}{at}{words}")
         if len(d["history"]) > 1:
             out.append("- Earlier: " + "; ".join(
-                f"{h['status']} {_when(h['deadline_at']) if h['deadline_at'] else ''}".strip()
-                + f" (noted {_when(h['at'])})" for h in d["history"][:-1]))
+                f"{h['status']} {when(h['deadline_at']) if h['deadline_at'] else ''}".strip()
+                + f" (noted {when(h['at'])})" for h in d["history"][:-1]))
     out += ["", "## Checklist answers (done)"]
     if not summary["answers"]:
         out.append("- None recorded.")
@@ -268,7 +260,7 @@ def to_markdown(summary: dict[str, Any]) -> str:
     if not summary["advice"]:
         out.append("- None recorded.")
     for a in _first_of_each(summary["advice"]):
-        out.append(f"- {_when(a['at'])}: {(a['code'] or '').replace('_', ' ')}"
+        out.append(f"- {when(a['at'])}: {(a['code'] or '').replace('_', ' ')}"
                    + (f" — {_one_line(a['text'])}" if a["text"] else ""))
     if cm["referrals"]:
         out.append("- Referrals / signposting: " + ", ".join(
@@ -277,12 +269,12 @@ def to_markdown(summary: dict[str, Any]) -> str:
     if not summary["notes"]:
         out.append("- None.")
     for n in summary["notes"]:
-        out.append(f"- {_when(n['at'])}: {_one_line(n['text'])}")
+        out.append(f"- {when(n['at'])}: {_one_line(n['text'])}")
     out += ["", "## Timeline"]
     for t in summary["timeline"]:
         detail = " ".join(x for x in (t["code"] or "", f"“{_one_line(t['text'])}”" if t["text"]
                                       else "") if x)
-        out.append(f"- {_when(t['at'])} {t['kind'].replace('_', ' ')}" + (f": {detail}" if detail else ""))
+        out.append(f"- {when(t['at'])} {t['kind'].replace('_', ' ')}" + (f": {detail}" if detail else ""))
     return "\n".join(out) + "\n"
 
 
@@ -459,12 +451,8 @@ def clip(text: str | None, limit: int) -> str:
 
 def _handover_zone() -> tuple[tzinfo, str]:
     """The helpline's clock (actions.settings.timezone()), and its name for the reader. An
-    invalid HELPLINE_TIMEZONE is said, never silently read as UTC."""
-    try:
-        from actions import settings
-    except ImportError:  # the summary on its own: HELPLINE_TIMEZONE or UTC
-        zone = _zone()
-        return zone, getattr(zone, "key", "UTC")
+    invalid HELPLINE_TIMEZONE is said in the chat handover (read in UTC, and the first line
+    says why), never silently read as UTC."""
     try:
         zone = settings.timezone()
         return zone, zone.key
@@ -477,13 +465,14 @@ def _path(role: str | None) -> str:
 
 
 def _flag_label(code: str) -> str:
-    """The flag's label as the panel shows it (data/risk/flags.yml)."""
-    try:
-        from actions import risk
+    """The flag's label as the panel shows it: data/risk/flags.yml, the one source (a code
+    it does not know is shown as it is)."""
+    from actions import risk
 
+    try:
         return risk.flag_info(code)["label"]
-    except Exception:
-        return FLAG_LABELS.get(code, code)
+    except KeyError:
+        return code
 
 
 def _found_by(source: str | None) -> str | None:

@@ -243,3 +243,74 @@ async def test_database_down_tells_the_counsellor_and_loses_nothing(monkeypatch)
     assert any("now saved" in t for t in texts(messages))
     notes = [e["text"] for e in A.case_store().events(slots["case_id"]) if e["kind"] == "note"]
     assert "bus number 42" in notes
+
+
+DB_DOWN = "postgresql://nobody@127.0.0.1:1/none?connect_timeout=1"
+
+
+def programming_error(*args, **kwargs):
+    raise TypeError("a bug, not an outage")
+
+
+async def test_a_coding_error_in_a_case_note_write_surfaces_and_is_not_queued(monkeypatch):
+    """Only the store's own StoreUnavailable is an outage: a bug in the write fails the
+    action (rasa-sdk reports it, the counsellor is told the step was not done) instead of
+    re-queueing the events in ``unsaved_events`` on every turn."""
+    from actions.casenotes import CaseStore
+
+    slots = await open_case()
+    monkeypatch.setattr(CaseStore, "append_many", programming_error)
+    dispatcher = CollectingDispatcher()
+    tracker = make_tracker("add note: bus number 42", "add_note", 0.9, slots, None, "conv-1", T0)
+    with pytest.raises(TypeError, match="a bug, not an outage"):
+        await A.ActionAddNote().run(dispatcher, tracker, DOMAIN)
+    assert not any("NOT being saved" in t for t in texts(dispatcher.messages))
+
+
+async def test_the_handover_falls_back_only_when_the_store_is_down(monkeypatch):
+    from actions.casenotes import summary
+
+    slots = await open_case()
+    # the store down: the key facts from the tracker, and the counsellor is told why
+    monkeypatch.setenv("CASE_DB_URL", DB_DOWN)
+    A.case_store.cache_clear()
+    messages, _, _ = await run(A.ActionSummary(), "summary", "summary", slots=slots)
+    assert "The case notes cannot be read right now" in texts(messages)[0]
+    monkeypatch.undo()
+    A.case_store.cache_clear()
+    # a case the store does not hold (opened while it was down): the same fallback
+    messages, _, _ = await run(A.ActionSummary(), "summary", "summary",
+                               slots=dict(slots, case_id="e" * 32))
+    assert "The case notes cannot be read right now" in texts(messages)[0]
+    # a bug in the summary is not "the store is down": the action fails
+    monkeypatch.setattr(summary, "to_handover", programming_error)
+    with pytest.raises(TypeError, match="a bug, not an outage"):
+        await run(A.ActionSummary(), "summary", "summary", slots=slots)
+    monkeypatch.setattr(summary, "summarise", lambda *a, **k: {}["a key of the code"])
+    with pytest.raises(KeyError, match="a key of the code"):
+        await run(A.ActionSummary(), "summary", "summary", slots=slots)
+
+
+async def test_case_note_reads_treat_only_an_unavailable_store_as_down(monkeypatch):
+    """The catch-up's duplicate check and the typed dismissal reason read the case notes:
+    the store down keeps everything (and a stock reason); a bug surfaces."""
+    from actions.casenotes import CaseStore, StoreUnavailable
+    from actions.casestate import CaseState
+
+    slots = await open_case()
+    case_id = slots["case_id"]
+    state = CaseState(case_id=case_id, caller_role="child")
+    tracker = make_tracker("yes", "affirm", 0.9, slots, None, "conv-1", T0)
+    event = {"kind": "note", "code": None, "text": "new", "at": datetime.now(timezone.utc)}
+
+    def down(*args, **kwargs):
+        raise StoreUnavailable("The case-notes database is unavailable (test)")
+
+    monkeypatch.setattr(CaseStore, "events", down)
+    assert A.not_yet_recorded(case_id, [event]) == [event]
+    assert A.typed_dismiss_reason(tracker, state, "offender_known").startswith("typed by")
+    monkeypatch.setattr(CaseStore, "events", programming_error)
+    with pytest.raises(TypeError):
+        A.not_yet_recorded(case_id, [event])
+    with pytest.raises(TypeError):
+        A.typed_dismiss_reason(tracker, state, "offender_known")

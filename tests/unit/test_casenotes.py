@@ -20,6 +20,7 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
+import yaml
 from cryptography.fernet import Fernet, InvalidToken
 from sqlalchemy.engine import make_url
 from sqlalchemy.schema import CreateSchema, DropSchema
@@ -327,7 +328,7 @@ def test_summary_json_and_markdown_carry_the_case(store, monkeypatch):
     assert s["notes"][0]["text"].endswith(w["note"])
     assert len(s["timeline"]) == 13
     concerns = s["case_management"]["categories_of_concern"]
-    assert any("self-harm" in c for c in concerns)
+    assert "Self-harm or suicide risk" in concerns  # data/risk/flags.yml's label
     assert not any("known" in c for c in concerns)  # dismissed flags are not a concern
 
     md = to_markdown(s)
@@ -339,6 +340,35 @@ def test_summary_json_and_markdown_carry_the_case(store, monkeypatch):
     assert "2026-11-25 08:00 UTC" in md and "dismissed" in md
     monkeypatch.setenv("HELPLINE_TIMEZONE", "America/New_York")
     assert "2026-11-25 03:00 EST" in to_markdown(s)  # the counsellors' clock
+
+
+def test_every_flag_label_in_the_summary_is_the_one_in_flags_yml(store):
+    """The handover and the panel name a flag the same way: data/risk/flags.yml's label
+    (once the summary had its own, "Active deadline set by the offender", against the
+    panel's "Outstanding deadline")."""
+    flags_yml = yaml.safe_load((ROOT / "data" / "risk" / "flags.yml").read_text())
+    case_id = store.open_case("conv-labels", "child", NOW)
+    store.append_many(case_id, [{"kind": "red_flag", "code": code, "text": f"words {code}",
+                                 "at": NOW} for code in flags_yml])
+    s = summarise(store, case_id, now=NOW)
+    labels = {f["code"]: f["label"] for f in s["red_flags"]}
+    assert labels == {code: info["label"] for code, info in flags_yml.items()}
+    assert labels["active_deadline"] == "Outstanding deadline"
+    assert s["case_management"]["categories_of_concern"][1:] == list(labels.values())
+    md = to_markdown(s)
+    for label in labels.values():
+        assert f"- **{label}** — raised" in md
+
+
+def test_the_export_refuses_an_invalid_time_zone_rather_than_read_it_as_utc(store,
+                                                                              monkeypatch):
+    case_id, _ = make_case(store)
+    s = summarise(store, case_id, now=NOW)
+    monkeypatch.setenv("HELPLINE_TIMEZONE", "Mars/Olympus_Mons")
+    with pytest.raises(ValueError, match="HELPLINE_TIMEZONE='Mars/Olympus_Mons'"):
+        to_markdown(s)
+    monkeypatch.setenv("HELPLINE_TIMEZONE", "Asia/Kolkata")
+    assert "2026-11-25 13:30 IST" in to_markdown(s)  # the deadline, on the helpline's clock
 
 
 def test_a_deadline_in_the_past_shows_as_passed_and_unknown_case_is_keyerror(store):
