@@ -354,8 +354,10 @@ def duckling_clocks(text: str, duck: list[Any], found: list[Candidate]) -> list[
     return extra
 
 
-def clocks(text: str, now: datetime, tz: ZoneInfo, bare: bool) -> list[Candidate]:
-    """Clock times in the text, each as the next matching moment in ``tz``."""
+def clocks(text: str, now: datetime, tz: ZoneInfo, bare: bool,
+           duck: list[Any] | None = None) -> list[Candidate]:
+    """Clock times in the text, each as the next matching moment in ``tz``; ``duck``:
+    Duckling's reading of the text in ``tz``, when the caller has it already."""
     local_now = now.astimezone(tz)
     found = []
     for m in patterns()["clock"].finditer(text):
@@ -410,7 +412,9 @@ def clocks(text: str, now: datetime, tz: ZoneInfo, bare: bool) -> list[Candidate
             future = [c for c in candidates if c > local_now]
             candidates = future or candidates
         found.append(Candidate(min(candidates), m.group(0).strip(), m.start(), "clock"))
-    return found + duckling_clocks(text, duckling_mentions(text, now, tz), found)
+    if duck is None:
+        duck = duckling_mentions(text, now, tz)
+    return found + duckling_clocks(text, duck, found)
 
 
 def sent_at(text: str, duration: Candidate, now: datetime, tz: ZoneInfo) -> datetime | None:
@@ -656,19 +660,18 @@ def _read(text: str, now: datetime, tz: ZoneInfo, awaiting_time: bool) -> Deadli
         if later is not None and later.status == "set":
             return later
         return Deadline("passed", None, passed.group(0), False)
+    duck = duckling_mentions(text, now, tz)  # once per message, in the helpline's zone
     long_ago = p["long_ago"].search(text)
     if long_ago and not p["now_word"].search(text, long_ago.end()) \
             and not p["revision"].search(text, long_ago.end()):
         # "he said by 9pm, that was weeks ago": long over, whatever the hour said
-        if p["cue"].search(text) and (durations(text, now) or clocks(text, now, tz, False)
+        if p["cue"].search(text) and (durations(text, now) or clocks(text, now, tz, False, duck)
                                       or p["ambiguous"].search(text)
-                                      or any(is_date_only(m) for m in
-                                             duckling_mentions(text, now, tz))):
+                                      or any(is_date_only(m) for m in duck)):
             return Deadline("passed", None, long_ago.group(0), False)
     correction = bool(p["correction"].search(text))
     cue = bool(p["cue"].search(text)) or awaiting_time or correction
     found: list[Candidate] = []
-    duck = duckling_mentions(text, now, tz)
     for d in durations(text, now, duck):
         if cue or p["duration_cue"].search(text) \
                 or re.search(r"\b(in|within)\s+(the\s+next\s+)?$", text[:d.start], re.I):
@@ -678,7 +681,7 @@ def _read(text: str, now: datetime, tz: ZoneInfo, awaiting_time: bool) -> Deadli
         # clock times in the zone the note names for them ("9pm new york time", "9pm his
         # time, he's in Lagos"), else the helpline's
         zone = named_zone(text)
-        read = clocks(text, now, tz, bare=awaiting_time or correction)
+        read = clocks(text, now, tz, bare=awaiting_time or correction, duck=duck)
         if zone is not None:
             there = clocks(text, now, zone, bare=awaiting_time or correction)
             read = [next((t for t in there if t.start == c.start), c)

@@ -235,8 +235,9 @@ def deadline_ablation_section() -> list[str]:
             text = re.sub(rf"(?<![\w]){re.escape(str(typo))}(?![\w])", str(right), text, flags=re.I)
         return text
 
-    def duckling_clocks_only(text, now, tz, bare):
-        return d.duckling_clocks(text, d.duckling_mentions(text, now, tz), [])
+    def duckling_clocks_only(text, now, tz, bare, duck=None):
+        return d.duckling_clocks(text, d.duckling_mentions(text, now, tz) if duck is None
+                                 else duck, [])
 
     def duckling_durations_only(text, now, duck=()):
         return [d.Candidate(now + m.delta, m.said, m.start, "duration") for m in duck
