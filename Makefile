@@ -6,6 +6,7 @@ SHELL := /bin/bash
 VENV        := .venv
 PY          := $(VENV)/bin/python
 RASA        := $(VENV)/bin/rasa
+RUFF        := $(VENV)/bin/ruff
 STAMP       := $(VENV)/.installed
 RASA_DATA   := data/nlu data/rules data/stories
 
@@ -16,15 +17,16 @@ export SQLALCHEMY_SILENCE_UBER_WARNING := 1
 export TF_CPP_MIN_LOG_LEVEL := 2
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: help install encoder model migrate run shell test validate unit e2e browser-test stories eval bench links browser clean
+.PHONY: help install encoder model migrate run shell test lint validate unit e2e browser-test stories eval bench links browser clean
 
 help:
 	@echo "make run    set up (venv, deps, migrations, model) and start the assistant"
 	@echo "make test   set up, then run the whole test suite"
-	@echo "make shell  talk to the assistant in the terminal (rasa shell)"
+	@echo "make shell  talk to the assistant in the terminal, over the REST channel"
 	@echo "make eval   evaluation report: red flags, deadlines, NLU, blind dialogues"
 	@echo "make bench  latency/throughput benchmark"
 	@echo "make links  load every link in data/ and print its status (needs a network)"
+	@echo "make lint   ruff: the defect checks in pyproject.toml (part of make test)"
 
 # --- set-up -------------------------------------------------------------------------
 install: $(STAMP)
@@ -57,8 +59,12 @@ run: model migrate
 shell: model migrate
 	@$(PY) scripts/stack.py shell
 
-test: model migrate validate unit e2e browser-test stories
+test: lint model migrate validate unit e2e browser-test stories
 	@echo "make test: all suites passed"
+
+# Defects, not style: the rules are in pyproject.toml ([tool.ruff]); nothing is reformatted.
+lint: $(STAMP)
+	$(RUFF) check .
 
 validate: $(STAMP)
 	$(RASA) data validate --fail-on-warnings --domain domain.yml --config config.yml --data $(RASA_DATA)

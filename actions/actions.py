@@ -1061,11 +1061,6 @@ def handover(state: CaseState, conversation_id: str) -> tuple[str, dict[str, Any
     return fallback_handover(state), None
 
 
-def summary_text(state: CaseState, conversation_id: str) -> str:
-    """The handover text (see :func:`handover`)."""
-    return handover(state, conversation_id)[0]
-
-
 def fallback_handover(state: CaseState) -> str:
     """The handover from the call's own state when the case notes cannot be read: the
     same plain style, with the key facts the tracker holds."""

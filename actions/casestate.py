@@ -106,7 +106,7 @@ class CaseState:
         return guidance.path_for(self.caller_role)
 
     def panel_message(self) -> dict[str, Any]:
-        """The ``case_state`` custom message of DESIGN.md, for the side panel."""
+        """The ``case_state`` custom message of docs/architecture.md, for the side panel."""
         return {
             "type": "case_state",
             "case_id": self.case_id,

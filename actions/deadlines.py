@@ -110,6 +110,7 @@ def patterns() -> dict[str, re.Pattern[str]]:
         "now_word": re.compile(rf"(?<![\w])({alternation(w.get('now_words') or [])})(?![\w])", re.I),
         "long_ago": phrase("long_ago"),
         "other_event": phrase("other_events"),
+        "offender": phrase("offender_words"),
         "demand_in_clause": phrase("demand_in_clause"),
         "weekday": re.compile(rf"(?<![\w])(next\s+)?({alternation(list(w['weekdays']))})(?![\w])", re.I),
     }
@@ -210,7 +211,8 @@ def durations(text: str, now: datetime, duck: list[Any] = ()) -> list[Candidate]
     for m in patterns()["duration"].finditer(text):
         if m.group("ago") or any(c.start <= m.start() < c.start + len(c.said) for c in found):
             continue
-        if patterns()["elapsed"].search(text[max(0, m.start() - 80):m.start()]):
+        if patterns()["elapsed"].search(text[max(0, m.start() - 80):m.start()]) \
+                or BEEN_DOING.search(text[max(0, m.start() - 40):m.start()]):
             continue  # "crying for 2 hours", "hasn't eaten in 3 days": time gone by
         half = 0.5 if (m.group("half") or m.group("half1")) else 0
         amount = to_number(m.group("num") or m.group("word")) + half
@@ -219,6 +221,8 @@ def durations(text: str, now: datetime, duck: list[Any] = ()) -> list[Candidate]
             continue
         if unit == "hours" and re.search(r"\b(yo|y/o|year)", text[m.end():m.end() + 5], re.I):
             continue
+        if not_a_duration_after(text, m.end()):
+            continue  # "by 22h abidjan time" is a clock; "8 hours ahead" a time difference
         delta = {"minutes": timedelta(minutes=amount), "hours": timedelta(hours=amount),
                  "days": timedelta(days=amount)}[unit]
         said = m.group(0).strip()
@@ -237,12 +241,28 @@ def durations(text: str, now: datetime, duck: list[Any] = ()) -> list[Candidate]
         if same and (re.search(r"\dh\d", m.said, re.I)
                      or any(len(c.said) >= m.end - m.start for c in same)):
             continue
-        if re.match(r"\s*ago\b", text[m.end:], re.I) \
-                or patterns()["elapsed"].search(text[max(0, m.start - 80):m.start]):
+        if re.match(r"\s*ago\b", text[m.end:], re.I) or not_a_duration_after(text, m.end) \
+                or patterns()["elapsed"].search(text[max(0, m.start - 80):m.start]) \
+                or BEEN_DOING.search(text[max(0, m.start - 40):m.start]):
             continue
         found = [c for c in found if c not in same]
         found.append(Candidate(now + m.delta, m.said, m.start, "duration"))
     return sorted(found, key=lambda c: c.start)
+
+
+#: "we've been talking 40 mins": time gone by, not time left
+BEEN_DOING = re.compile(r"\bbeen\s+[a-z]+ing\s+(?:for\s+)?(?:about\s+|around\s+)?$", re.I)
+
+
+def not_a_duration_after(text: str, end: int) -> bool:
+    """What follows an amount of time makes it something else: a time difference ("8 hours
+    ahead") or a clock in a named zone ("22h Abidjan time")."""
+    after = text[end:end + 30].lower()
+    if re.match(r"\s*(?:ahead|behind)\b", after):
+        return True
+    places = (words().get("zones") or {}).get("places") or {}
+    return any(re.match(rf"\s*{re.escape(str(name).lower())}(?:\s+time)?(?![\w])", after)
+               for name in places)
 
 
 def day_offset(text: str, today_date: date) -> int | None:
@@ -288,7 +308,7 @@ BARE_DAY_WORDS = {"tonight", "tomorrow", "today", "this", "right", "straight"}
 
 MONTHS = {m: n for n, m in enumerate(
     ["jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"], 1)}
-BARE_BEFORE = re.compile(r"(\b(till|til|until|untill|by|at|before|for|said|says|saying)|(changed|moved|brought|pushed|put)\s+(it\s+)?(forward\s+|back\s+)?to)\s*$", re.I)
+BARE_BEFORE = re.compile(r"(\b(till|til|until|untill|by|b4|at|before|for|said|sed|says|saying)|(changed|moved|brought|pushed|put)\s+(it\s+)?(forward\s+|back\s+)?to)\s*$", re.I)
 NOT_A_TIME_AFTER = re.compile(
     r"\s*-?\s*(?:days?|weeks?|months?|years?|yrs?|hours?|hrs?|mins?|minutes?|secs?|seconds?|"
     r"yo|y/o|pics?|photos?|videos?|vids?|times?|messages?|msgs?|people|ppl|followers|quid|"
@@ -318,6 +338,9 @@ LEAD = re.compile(r"(?:by|till|til|until|untill|before|at|for|on)\s+", re.I)
 EXACT = re.compile(r"\d|\b(?:noon|midday|midnight|o'?clock)\b", re.I)
 
 
+MINUTES_BEFORE = re.compile(r"\b(?:to|past)\s+(?:midnight|noon|midday)\b", re.I)
+
+
 def duckling_clocks(text: str, duck: list[Any], found: list[Candidate]) -> list[Candidate]:
     """Duckling's clock times that this module's reader did not find ("noon tomorrow",
     "9.15pm friday"), through the same gates: not the time of another event, not a number
@@ -334,10 +357,11 @@ def duckling_clocks(text: str, duck: list[Any], found: list[Candidate]) -> list[
         inside = overlaps(m.start, m.end, found)
         # Duckling reads "by 5 December at 10am" whole, where the reader took "by 5"; the
         # reader keeps its own hour where Duckling adds no am/pm ("friday at 5": 5pm)
-        if inside and not (HOUR_SAID.search(m.said) and all(
-                m.start <= c.start and c.start + len(c.said) <= m.end
-                and len(c.said) < len(m.said) - 3 for c in inside)
-                and any(not HOUR_SAID.search(c.said) for c in inside)):
+        within = inside and all(m.start <= c.start and c.start + len(c.said) <= m.end
+                                and len(c.said) < len(m.said) - 3 for c in inside)
+        if inside and not (within and (any(not HOUR_SAID.search(c.said) for c in inside)
+                                       and HOUR_SAID.search(m.said)
+                                       or MINUTES_BEFORE.search(m.said))):
             continue
         lead = LEAD.match(m.said)
         start = m.start + (lead.end() if lead else 0)
@@ -397,7 +421,10 @@ def clocks(text: str, now: datetime, tz: ZoneInfo, bare: bool,
         candidates = [datetime.combine(base, time(hour % 24, minute), tz)]
         if not word and not ampm and hour < 12:
             candidates.append(datetime.combine(base, time(hour + 12, minute), tz))
-            if re.search(r"\b(tonight|evening|night)\b", text, re.I):
+            if 1 <= hour <= 4 and re.match(r"\s*(?:o'?clock\s*)?(?:tonight|at night)\b",
+                                            text[m.end():], re.I):
+                candidates = [candidates[0] + timedelta(days=1)]  # "1 o'clock tonight"
+            elif re.search(r"\b(tonight|evening|night)\b", text, re.I):
                 candidates = candidates[1:]
             elif re.search(r"\bmorning\b", text, re.I):
                 candidates = candidates[:1]
@@ -525,6 +552,12 @@ def is_vague_deadline(text: str, vague: re.Match, cue_anywhere: bool) -> bool:
     first = vague.group(0).split()[0].lower()
     if first in DEADLINE_WORDS:  # "before school tomorrow"
         return True
+    if vague.group(0).lower() in (words().get("vague_needs_offender") or []):
+        # "he said soon" is his; "yp wants to stop soon" is not
+        begin = max((m.end() for m in re.finditer(r"[.!?;\n]", text[:vague.start()])), default=0)
+        end = re.search(r"[.!?;\n]|$", text[vague.end():]).start() + vague.end()
+        sentence = text[begin:end]
+        return has_demand(sentence) or bool(patterns()["offender"].search(sentence))
     if patterns()["not_vague"].search(text[:vague.start()]):  # "said tonight '...'"
         return False
     if first not in BARE_DAY_WORDS or cue_anywhere:
@@ -559,7 +592,10 @@ def about_something_else(text: str, start: int, end: int) -> bool:
         return False
     if p["other_event"].search(clause):
         return True
-    return bool(re.search(r"\bfrom\s+\S+.*\b(?:till|til|until|to)\b", clause, re.I))
+    # a span ("at her dad's from 6 tonight till sunday"), not a deadline moved from one
+    # day to another ("he moved it from friday to tomorrow 6pm")
+    return bool(re.search(r"\bfrom\s+\S+.*\b(?:till|til|until|to)\b", clause, re.I)) \
+        and not p["revision"].search(clause)
 
 
 def named_zone(text: str) -> ZoneInfo | None:
@@ -570,15 +606,13 @@ def named_zone(text: str) -> ZoneInfo | None:
     marks = alternation(spec.get("marks") or [])
     lowered = text.lower()
     for name in sorted(names, key=len, reverse=True):
-        place = re.search(rf"(?<![\w]){re.escape(name)}(?![\w])", lowered)
-        if not place:
-            continue
-        # "manila time", "EST": the name is the zone; "his time ... he's in lagos": a mark
-        # ("his time", "their time") ties a place named anywhere in the note to the times
-        if re.match(r"\s+time\b", lowered[place.end():]) \
-                or name in (spec.get("abbreviations") or []) \
-                or (marks and re.search(rf"(?<![\w])(?:{marks})(?![\w])", lowered)):
-            return ZoneInfo(names[name])
+        for place in re.finditer(rf"(?<![\w]){re.escape(name)}(?![\w])", lowered):
+            # "manila time", "EST": the name is the zone; "his time ... he's in lagos": a
+            # mark ("his time", "their time") ties a place named anywhere to the times
+            if re.match(r"\s+time\b", lowered[place.end():]) \
+                    or name in (spec.get("abbreviations") or []) \
+                    or (marks and re.search(rf"(?<![\w])(?:{marks})(?![\w])", lowered)):
+                return ZoneInfo(names[name])
     return None
 
 
@@ -606,7 +640,8 @@ def zone_of_clock(text: str, clock: Candidate) -> ZoneInfo | None:
     for name, zone in sorted(places, key=lambda kv: -len(kv[0])):
         said = re.match(rf"\s*{re.escape(name)}(\s+time)?(?![\w])", after)
         if said and (said.group(1) or name.endswith(" time")
-                     or name in (spec.get("abbreviations") or [])):
+                     or name in (spec.get("abbreviations") or [])
+                     or name in (spec.get("after_clock") or [])):
             return ZoneInfo(zone)
     return None
 
@@ -652,7 +687,8 @@ def _read(text: str, now: datetime, tz: ZoneInfo, awaiting_time: bool) -> Deadli
     withdrawn = p["withdrawn"].search(text)
     if withdrawn:
         return Deadline("withdrawn", None, withdrawn.group(0), False)
-    passed = p["passed"].search(text)
+    passed = next((m for m in p["passed"].finditer(text)  # not "last msg was at 4pm"
+                   if not about_something_else(text, m.start(), m.end())), None)
     if passed:
         # "the deadline passed but now he's given her till 10": the new one counts
         revision = p["revision"].search(text, passed.end())
@@ -672,7 +708,10 @@ def _read(text: str, now: datetime, tz: ZoneInfo, awaiting_time: bool) -> Deadli
     correction = bool(p["correction"].search(text))
     cue = bool(p["cue"].search(text)) or awaiting_time or correction
     found: list[Candidate] = []
+    vague_spans = [(v.start(), v.end()) for v in p["ambiguous"].finditer(text)]
     for d in durations(text, now, duck):
+        if any(a <= d.start < b for a, b in vague_spans):
+            continue  # "a couple of hours", "a day or two": not an exact time
         if cue or p["duration_cue"].search(text) \
                 or re.search(r"\b(in|within)\s+(the\s+next\s+)?$", text[:d.start], re.I):
             anchor = sent_at(text, d, now, tz)
@@ -682,10 +721,10 @@ def _read(text: str, now: datetime, tz: ZoneInfo, awaiting_time: bool) -> Deadli
         # time, he's in Lagos"), else the helpline's
         zone = named_zone(text)
         read = clocks(text, now, tz, bare=awaiting_time or correction, duck=duck)
-        if zone is not None:
-            there = clocks(text, now, zone, bare=awaiting_time or correction)
+        for there_zone in {z for z in [zone] + [zone_of_clock(text, c) for c in read] if z}:
+            there = clocks(text, now, there_zone, bare=awaiting_time or correction)
             read = [next((t for t in there if t.start == c.start), c)
-                    if zone_of_clock(text, c) in (None, zone) else c for c in read]
+                    if (zone_of_clock(text, c) or zone) == there_zone else c for c in read]
         found += [c for c in read if not overlaps(c.start, c.start + len(c.said),
                                                   [f for f in found if f.kind == "duration"])]
     # "by 11 tonight, not an hour": the time said not to be it is not it

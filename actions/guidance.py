@@ -102,13 +102,6 @@ def _country_aliases() -> dict[str, str]:
     return aliases
 
 
-def clear_cache() -> None:
-    """Forget the loaded files (after editing them in a running process, or in tests)."""
-    for fn in (_file, _countries, _country_aliases, _stage_table, _item_table,
-               _platform_table, _answer_table, _compile, _not_done_rules):
-        fn.cache_clear()
-
-
 # --------------------------------------------------------------------------- matching
 
 _STAR = r"(?:\S+\s+){0,3}"

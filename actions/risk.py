@@ -146,6 +146,15 @@ def negation() -> dict[str, Any]:
             "question_starts": {str(w).lower() for w in spec.get("question_starts", [])},
             "question_exempt": set(spec.get("question_exempt", [])),
             "question_answers": {str(w).lower() for w in spec.get("question_answers", [])},
+            "plan": re.compile(
+                r"^[\W_]*(?:(?:" + "|".join(re.escape(str(w)) for w in sorted(
+                    spec.get("plan_starts", []), key=len, reverse=True)) + r")\W+)?(?:"
+                + "|".join(re.escape(str(w)) for w in sorted(
+                    spec.get("plan_verbs", []), key=len, reverse=True)) + r")\b", re.I),
+            "plan_break": re.compile(
+                "|".join((r"(?<!\w)" if str(w)[:1].isalnum() else "") + re.escape(str(w))
+                         + (r"(?!\w)" if str(w)[-1:].isalnum() else "")
+                         for w in spec.get("plan_breaks", [])), re.I),
             "caller_after": re.compile(
                 rf"^\s*(?:{'|'.join(re.escape(str(w)) for w in spec.get('caller_after', []))})\b",
                 re.I),
@@ -218,6 +227,30 @@ def in_question(doc: Doc, start: int) -> bool:
     return False
 
 
+def counsellor_plan(doc: Doc, start: int) -> bool:
+    """The match is in the counsellor's note of what to ask or check, not in what was said:
+    "need to ask whether she's had thoughts of hurting herself", "remember to screen for
+    SH", "Ask mum: any past self-harm?" (``plan_*`` in data/risk/negation.yml)."""
+    first = start  # back to the sentence's start, across questions ("Ask mum: ...? any ...?")
+    while first > 0 and doc[first - 1].text not in {".", "!"} and "\n" not in doc[first - 1].text:
+        first -= 1
+    before = doc[first:start].text
+    plan = negation()["plan"].match(before)
+    if not plan:
+        return False
+    between = before[plan.end():]
+    if negation()["plan_break"].search(between) or len(between.split()) > 12:
+        return False  # "need to ask, she said she wants to die": a report follows the plan
+    rest = doc[start:].text
+    end = re.search(r"[.!?\n]", rest)
+    if end and end.group(0) == "?":
+        answer = re.match(r"\?\s*[-:–—]?\s*(\w+)", rest[end.start():])
+        if answer and answer.group(1).lower() in negation()["question_answers"]:
+            return False  # "ask about self-harm? yes"
+        return True
+    return "?" not in between and ":" not in between
+
+
 def clause_of(doc: Doc, span: Span) -> str:
     """The match with a little context, as the counsellor typed it."""
     breaks = negation()["breaks"]
@@ -279,6 +312,8 @@ def _detect_flags(text: str) -> tuple[Flag, ...]:
             if code == "offender_known" and is_caller(doc, end):
                 continue
             if code not in negation()["question_exempt"] and in_question(doc, start):
+                continue
+            if counsellor_plan(doc, start):
                 continue
             found[code] = Flag(code, clause_of(doc, doc[start:end]), rule)
     return tuple(sorted(found.values(), key=lambda f: RULE_CODES.index(f.code)))

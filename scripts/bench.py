@@ -21,7 +21,8 @@
 
 Prints a table and writes it to ``results/bench-<UTC time>.md``. Asserts nothing: the
 targets (p95 at 10 conversations at most 3 x the floor; no errors at 50) are judged by
-whoever reads the figures. Timings depend on what else the machine is doing.
+whoever reads the figures. Timings depend on what else the machine is doing. Progress
+bars go to stderr (when it is a terminal); what is printed to stdout is unchanged.
 """
 from __future__ import annotations
 
@@ -29,7 +30,6 @@ import argparse
 import asyncio
 import os
 import platform
-import statistics
 import subprocess
 import sys
 import threading
@@ -37,10 +37,12 @@ import time
 import uuid
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
+from functools import partial
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import yaml
+from tqdm import tqdm
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -67,6 +69,16 @@ NEXT = ["what next?", "what should I do next", "next step?"]
 FLOOR_MESSAGE = "/restart"
 LEVELS = (1, 10, 50)
 
+# Progress on stderr, never in the figures (stdout); no bars when stderr is not a terminal.
+# Bars advance once per round or per turn, outside each timed message or request.
+progress = partial(tqdm, file=sys.stderr, leave=False, disable=None, dynamic_ncols=True)
+
+
+def say(line: str) -> None:
+    """Print a line to stdout while a bar may be showing on the same terminal."""
+    with tqdm.external_write_mode(file=sys.stdout):
+        print(line, flush=True)
+
 
 def script(n: int) -> list[str]:
     return [OPENINGS[n % len(OPENINGS)], NOTES[n % len(NOTES)],
@@ -90,7 +102,7 @@ def bench_rules(rounds: int) -> str:
     deadlines.find_deadline("warm up by 9pm", now, tz)
     samples = []
     started = time.perf_counter()
-    for _ in range(rounds):
+    for _ in progress(range(rounds), desc="rule checks", unit="round"):
         for text in MESSAGES:
             t0 = time.perf_counter()
             risk.detect_flags(text)
@@ -119,7 +131,7 @@ def bench_deadlines(rounds: int) -> str:
         os.environ["HELPLINE_DEADLINE_READER"] = reader
         deadlines.find_deadline("warm up by 9pm", now, tz)
         samples = []
-        for _ in range(rounds):
+        for _ in progress(range(rounds), desc=f"deadline reader ({reader})", unit="round"):
             for text in MESSAGES:
                 t1 = time.perf_counter()
                 deadlines.find_deadline(text, now, tz)
@@ -142,7 +154,7 @@ def bench_encoder(rounds: int) -> str:
     encoder = Encoder()
     loaded = rss_kb(os.getpid())
     samples = []
-    for _ in range(rounds):
+    for _ in progress(range(rounds), desc="sentence encoder", unit="round"):
         for text in MESSAGES:
             t0 = time.perf_counter()
             encoder.encode([text])
@@ -273,9 +285,9 @@ async def post_turn(session, url: str, payload: dict, headers: dict, result: Res
 
 
 async def run_level(base: str, token: str, kind: str, concurrency: int, turns: int,
-                    timeout: float) -> Result:
+                    timeout: float, show: str | None = None) -> Result:
     """``concurrency`` workers, each running conversations one after another, until about
-    ``turns`` turns in all have been sent."""
+    ``turns`` turns in all have been sent. With ``show``, a progress bar of that name."""
     import aiohttp
 
     result = Result(kind, concurrency)
@@ -286,6 +298,8 @@ async def run_level(base: str, token: str, kind: str, concurrency: int, turns: i
     for n in range(conversations):
         queue.put_nowait(n)
     run_id = uuid.uuid4().hex[:6]
+    bar = progress(total=conversations * per_conversation, desc=show, unit="turn",
+                   disable=True if show is None else None)
 
     async def worker(session) -> None:
         while True:
@@ -298,22 +312,26 @@ async def run_level(base: str, token: str, kind: str, concurrency: int, turns: i
                 for text in script(n):
                     await post_turn(session, f"{base}/webhooks/rest/webhook",
                                     {"sender": sender, "message": text}, headers, result, True)
+                    bar.update()
             elif kind == "floor: /restart":
                 for _ in range(per_conversation):
                     await post_turn(session, f"{base}/webhooks/rest/webhook",
                                     {"sender": sender, "message": FLOOR_MESSAGE}, headers,
                                     result, False)
+                    bar.update()
             else:  # NLU only
                 for text in script(n)[1:] + [NOTES[(n + 1) % len(NOTES)]]:
                     await post_turn(session, f"{base}/model/parse", {"text": text}, headers,
                                     result, False)
+                    bar.update()
 
     connector = aiohttp.TCPConnector(limit=concurrency + 5)
     client_timeout = aiohttp.ClientTimeout(total=timeout)
-    async with aiohttp.ClientSession(connector=connector, timeout=client_timeout) as session:
-        started = time.perf_counter()
-        await asyncio.gather(*(worker(session) for _ in range(concurrency)))
-        result.elapsed_s = time.perf_counter() - started
+    with bar:
+        async with aiohttp.ClientSession(connector=connector, timeout=client_timeout) as session:
+            started = time.perf_counter()
+            await asyncio.gather(*(worker(session) for _ in range(concurrency)))
+            result.elapsed_s = time.perf_counter() - started
     return result
 
 
@@ -337,7 +355,7 @@ def bench_long_messages(base: str, token: str, rasa_pid: int) -> list[str]:
              "| characters | answer | took | Rasa server growth | other turn took | before |",
              "|---:|---|---:|---:|---:|---|"]
     filler = "we talked about school and friends and what happened on the weekend. "
-    for length in LONG_LENGTHS:
+    for length in progress(LONG_LENGTHS, desc="long messages", unit="message"):
         text = (filler * (length // len(filler) + 1))[:length]
         before = rss_kb(rasa_pid)
         other: dict[str, float] = {}
@@ -358,8 +376,8 @@ def bench_long_messages(base: str, token: str, rasa_pid: int) -> list[str]:
         took = time.perf_counter() - t0
         side.join()
         grown = max(0, rss_kb(rasa_pid) - before) / 1024
-        print(f"  long message {length:>7,} chars: HTTP {r.status_code} in {took:.2f} s, "
-              f"Rasa +{grown:.0f} MB", flush=True)
+        say(f"  long message {length:>7,} chars: HTTP {r.status_code} in {took:.2f} s, "
+            f"Rasa +{grown:.0f} MB")
         lines.append(f"| {length:,} | HTTP {r.status_code} | {took:.2f} s | +{grown:.0f} MB | "
                      f"{other.get('s', 0):.2f} s | {LONG_BEFORE.get(length, '')} |")
     return lines
@@ -410,7 +428,6 @@ def bench_stack(args: argparse.Namespace) -> tuple[list[Result], dict[str, float
         running.start(panel=False)
         running.wait_ready(timeout=300)
         print(f"Stack ready in {time.perf_counter() - t0:.1f} s (model load included)", flush=True)
-        names = ["Rasa server", "action server"]
         watch = MemoryWatch({"Rasa server": running.processes[1].pid,
                              "action server": running.processes[0].pid}).start()
         idle = watch.now()
@@ -420,15 +437,20 @@ def bench_stack(args: argparse.Namespace) -> tuple[list[Result], dict[str, float
         asyncio.run(run_level(base, token, "case turns", 1, 8, args.timeout))
         asyncio.run(run_level(base, token, "floor: /restart", 1, 4, args.timeout))
         kinds = ["case turns", "floor: /restart"] + ([] if args.no_nlu else ["NLU only: /model/parse"])
+        rows = progress(total=len(args.levels) * len(kinds), desc="stack rows", unit="row")
         for level in args.levels:
             for kind in kinds:
                 watch.reset()
-                print(f"  {kind:<24} {level:>3} concurrent ...", end=" ", flush=True)
-                r = asyncio.run(run_level(base, token, kind, level, args.turns, args.timeout))
+                label = f"  {kind:<24} {level:>3} concurrent ..."
+                r = asyncio.run(run_level(base, token, kind, level, args.turns, args.timeout,
+                                          show=f"{kind}, {level} concurrent"))
                 r.memory = dict(watch.peak)
                 results.append(r)
-                print(f"{r.turns} turns in {r.elapsed_s:.1f} s, p95 {pct(r.latencies_ms, .95):.0f} ms, "
-                      f"{r.errors} errors", flush=True)
+                # the same line as before, printed whole once the row is done
+                say(f"{label} {r.turns} turns in {r.elapsed_s:.1f} s, "
+                    f"p95 {pct(r.latencies_ms, .95):.0f} ms, {r.errors} errors")
+                rows.update()
+        rows.close()
         watch.stop()
         long_lines = bench_long_messages(base, token, running.processes[1].pid)
     finally:
@@ -461,10 +483,10 @@ def voter_comparison(env: dict[str, str], tmp: Path, args: argparse.Namespace,
         without_idle = tree_rss_mb(running.processes[1].pid)
         token = stack_module.admin_token(running.secret)
         asyncio.run(run_level(running.rasa_url, token, "case turns", 1, 8, args.timeout))
-        print(f"  {'case turns, voter off':<24} {10:>3} concurrent ...", end=" ", flush=True)
         without = asyncio.run(run_level(running.rasa_url, token, "case turns", 10, args.turns,
-                                        args.timeout))
-        print(f"{without.turns} turns, p95 {pct(without.latencies_ms, .95):.0f} ms", flush=True)
+                                        args.timeout, show="case turns, voter off, 10 concurrent"))
+        print(f"  {'case turns, voter off':<24} {10:>3} concurrent ... {without.turns} turns, "
+              f"p95 {pct(without.latencies_ms, .95):.0f} ms", flush=True)
     finally:
         running.stop()
     on, off = pct(with_voter.latencies_ms, .95), pct(without.latencies_ms, .95)

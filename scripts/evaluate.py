@@ -12,7 +12,7 @@
    over the REST channel: caller role, red flags and deadline at the end
    (scripts/evaluate_dialogues.py). Skip with --no-dialogues.
 
-Writes var/results/eval.md and prints it.
+Writes var/results/eval.md and prints it; progress bars go to stderr (when it is a terminal).
 """
 from __future__ import annotations
 
@@ -24,12 +24,13 @@ import os
 import re
 import subprocess
 import sys
-from collections import Counter
 from datetime import datetime
+from functools import partial
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import yaml
+from tqdm import tqdm
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -37,6 +38,8 @@ RESULTS = ROOT / "var" / "results"
 CODES = ("self_harm_risk", "offender_known", "ongoing_risk")
 INTENT_CODES = {"report_self_harm": "self_harm_risk", "report_offender_known": "offender_known",
                 "report_ongoing_risk": "ongoing_risk"}
+# Progress on stderr, never in the report (stdout); no bars when stderr is not a terminal.
+progress = partial(tqdm, file=sys.stderr, leave=False, disable=None, dynamic_ncols=True)
 
 
 def scores(pairs: list[tuple[set[str], set[str]]]) -> dict[str, dict[str, float]]:
@@ -73,7 +76,8 @@ def parses(texts: list[str]) -> list[dict]:
         return [{} for _ in texts]
 
     async def parse_all() -> list[dict]:
-        return [await agent.parse_message(text) for text in texts]  # type: ignore[attr-defined]
+        return [await agent.parse_message(text)  # type: ignore[attr-defined]
+                for text in progress(texts, desc="parsing", unit="msg")]
 
     return asyncio.run(parse_all())
 
@@ -131,6 +135,11 @@ DEADLINE_SETS = {
                               "first run, with Duckling before any fix from this set: 102/131 "
                               "right, no false deadline on 31/42 non-deadlines (the reader "
                               "before Duckling: 100/131, 31/42)",
+    "deadlines_heldout5.yml": "written blind on 2026-11-30 by a fifth session that never saw "
+                              "the code or the earlier sets (156 messages, 50 not deadlines); "
+                              "first run, before any fix from this set: 140/156 right, no "
+                              "false deadline on 46/50 non-deadlines (the reader before "
+                              "Duckling: 131/156 counted strictly, 46/50)",
 }
 
 
@@ -155,7 +164,8 @@ def red_flag_section(name: str, about: str) -> list[str]:
     now, tz = datetime.now(ZoneInfo("UTC")), ZoneInfo("UTC")
     union = [set(check_message(CaseState(case_id="eval", caller_role="child"), t, i, conf, now,
                                tz, p.get("meaning")).state.red_flags) & set(CODES)
-             for t, (i, conf), p in zip(texts, intents, parsed)]
+             for t, (i, conf), p in progress(zip(texts, intents, parsed), total=len(texts),
+                                             desc="checking", unit="msg")]
     negatives = [u for e, u in zip(expected, union) if not e]
     clean = sum(not u for u in negatives) / len(negatives) if negatives else 1.0
     lines = [f"## Red flags ({len(cases)} labelled messages, tests/eval/{name})", "", about, "",
@@ -190,12 +200,16 @@ def deadline_score(name: str, reader: str) -> tuple[int, int, int, int, list[str
     right = clean = nones = 0
     wrong = []
     try:
-        for case in spec["cases"]:
+        for case in progress(spec["cases"], desc=f"{name} ({reader})", unit="msg"):
             found = deadlines.find_deadline(case["text"], now, tz)
             status = found.status if found else "none"
             if "at" in case:
                 ok = found is not None and found.at is not None \
                     and found.at == datetime.fromisoformat(case["at"])
+            elif case["status"] == "none":
+                # no active deadline: none, or one the note says is withdrawn or passed
+                # (the panel shows no countdown for either)
+                ok = status in ("none", "withdrawn", "passed")
             else:
                 ok = status == case["status"]
             if case.get("status") == "none":
@@ -340,17 +354,25 @@ def main() -> int:
     logging.disable(logging.WARNING)
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     lines = ["# Evaluation report", "", f"Generated {datetime.now():%Y-%m-%d %H:%M}", ""]
-    for name, about in RED_FLAG_SETS.items():
-        lines += red_flag_section(name, about) + [""]
-    for name, about in DEADLINE_SETS.items():
-        lines += deadline_section(name, about) + [""]
-    lines += deadline_ablation_section() + [""]
-    lines += [""] + heldout_nlu_section()
+    # (label, section, blank line before it rather than after it)
+    steps = [(f"red flags, {name}", partial(red_flag_section, name, about), False)
+             for name, about in RED_FLAG_SETS.items()]
+    steps += [(f"deadlines, {name}", partial(deadline_section, name, about), False)
+              for name, about in DEADLINE_SETS.items()]
+    steps += [("deadlines, what the reader adds", deadline_ablation_section, False),
+              ("NLU, held-out messages", heldout_nlu_section, True)]
     if not args.no_nlu:
-        lines += [""] + nlu_section(args.folds)
+        steps.append((f"NLU, {args.folds}-fold cross-validation", partial(nlu_section, args.folds), True))
     if not args.no_dialogues:
         from evaluate_dialogues import dialogue_section
-        lines += [""] + dialogue_section()
+        steps.append(("dialogues through a real stack", dialogue_section, True))
+    with progress(steps, desc="make eval", unit="section") as bar:
+        for label, run, blank_before in bar:
+            bar.set_postfix_str(label)
+            if getattr(run, "func", None) is nlu_section:
+                bar.clear()  # `rasa test` prints its own progress from here
+            part = run()
+            lines += ([""] + part) if blank_before else (part + [""])
     RESULTS.mkdir(parents=True, exist_ok=True)
     (RESULTS / "eval.md").write_text("\n".join(lines) + "\n")
     print("\n".join(lines))

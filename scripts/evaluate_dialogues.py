@@ -12,7 +12,6 @@ active deadline (``deadline_at``, within two minutes). Also counts turns that go
 from __future__ import annotations
 
 import argparse
-import os
 import subprocess
 import sys
 import uuid
@@ -22,6 +21,7 @@ from zoneinfo import ZoneInfo
 
 import requests
 import yaml
+from tqdm import tqdm
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -87,7 +87,7 @@ def dialogue_section(show_failures: bool = True) -> list[str]:
     subprocess.run([sys.executable, "-m", "actions.casenotes", "migrate"], cwd=ROOT, env=env,
                    check=True, capture_output=True)
     running = stack_module.Stack(env=env, log_dir=tmp / "log")
-    print(f"dialogues: starting a stack (logs in {tmp / 'log'}) ...", file=sys.stderr)
+    tqdm.write(f"dialogues: starting a stack (logs in {tmp / 'log'}) ...", file=sys.stderr)
     lines: list[str] = []
     try:
         running.start(panel=False)
@@ -97,8 +97,12 @@ def dialogue_section(show_failures: bool = True) -> list[str]:
             spec = yaml.safe_load((EVAL / name).read_text())
             tz = ZoneInfo(spec.get("tz", "Europe/London"))
             results = []
-            for n, dialogue in enumerate(spec["dialogues"], 1):
-                print(f"dialogues: {name} {n}/{len(spec['dialogues'])}", file=sys.stderr)
+            # a bar on stderr when it is a terminal, else the line per dialogue as before
+            bar = tqdm(spec["dialogues"], desc=f"dialogues: {name}", unit="dialogue",
+                       file=sys.stderr, leave=False, disable=None, dynamic_ncols=True)
+            for n, dialogue in enumerate(bar, 1):
+                if bar.disable:
+                    print(f"dialogues: {name} {n}/{len(spec['dialogues'])}", file=sys.stderr)
                 results.append(run_dialogue(running.rasa_url, token, dialogue, tz))
             lines += set_report(name, about, results, show_failures) + [""]
     finally:

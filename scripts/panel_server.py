@@ -132,7 +132,8 @@ class PanelHandler(http.server.SimpleHTTPRequestHandler):
 
 
 def handler(rasa_url: str, timezone: str, mint_token: Callable[[str], str] | None,
-            host_origins: list[str], directory: Path = WEBCHAT) -> Callable[..., PanelHandler]:
+            host_origins: list[str], directory: Path = WEBCHAT,
+            max_message_chars: int = 20000) -> Callable[..., PanelHandler]:
     """A request handler class for :class:`PanelServer`. ``mint_token(conversation_id)``
     turns on /demo/token; pass None in production. ``host_origins`` are the origins of the
     pages that may frame the panel and hand it a token (``settings.host_origins``, the
@@ -149,6 +150,7 @@ def handler(rasa_url: str, timezone: str, mint_token: Callable[[str], str] | Non
            f"frame-ancestors {ancestors}")
     attrs = {
         "config": {"rasa_url": rasa_url, "timezone": timezone,
+                   "max_message_chars": max_message_chars,
                    "demo_tokens": mint_token is not None, "host_origins": list(host_origins)},
         "flags": flag_meanings(),
         "mint_token": staticmethod(mint_token) if mint_token else None,

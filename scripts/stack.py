@@ -2,11 +2,11 @@
 """Start the whole assistant on one machine: action server, Rasa server, side panel.
 
     python scripts/stack.py run     # what `make run` calls; Ctrl-C stops everything
-    python scripts/stack.py shell   # what `make shell` calls: rasa shell + action server
+    python scripts/stack.py shell   # what `make shell` calls: a terminal client over REST
     python scripts/stack.py actions|rasa|panel   # one process in the foreground (Procfile)
 
 Also imported by the end-to-end tests, which start a stack on free ports.
-Configuration is by environment variables only (README, "Configuration").
+Configuration is by environment variables only (docs/configuration.md).
 """
 from __future__ import annotations
 
@@ -28,7 +28,6 @@ import requests
 
 ROOT = Path(__file__).resolve().parent.parent
 VAR = ROOT / "var"
-BIN = Path(sys.executable).parent
 sys.path.insert(0, str(ROOT))
 
 from actions import settings  # noqa: E402  (after the path is set)
@@ -209,7 +208,8 @@ class Stack:
         production = settings.production(self.env)
         mint = None if production else functools.partial(user_token, self.secret)
         handler = panel_server.handler(self.rasa_url, self.env["HELPLINE_TIMEZONE"], mint,
-                                       settings.host_origins(self.env))
+                                       settings.host_origins(self.env),
+                                       max_message_chars=settings.max_message_chars())
         self.panel_server = panel_server.serve(self.env["RASA_HOST"],
                                                int(self.env["PANEL_PORT"]), handler)
 

@@ -710,7 +710,11 @@
   wireUp();
   restore();
   Promise.all([
-    fetchJSON("config.json").then(function (c) { config = c; }),
+    fetchJSON("config.json").then(function (c) {
+      config = c;
+      // the channels' own limit: the box never cuts a pasted message shorter than that
+      if (config.max_message_chars) el("input").maxLength = config.max_message_chars;
+    }),
     fetchJSON("flags.json").then(function (f) { flagInfo = f || {}; }).catch(function () { flagInfo = {}; })
   ]).then(function () {
     renderCase();

@@ -23,7 +23,6 @@ from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 logger = logging.getLogger(__name__)
 
 ROOT = Path(__file__).resolve().parents[2]
-TOKEN_PREFIX = "gAAAAA"  # every Fernet token starts with these characters (version byte)
 
 __all__ = [
     "DevelopmentKeyWarning", "InvalidToken", "MissingKeyError", "decrypt", "encrypt",

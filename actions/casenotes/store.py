@@ -362,17 +362,6 @@ class CaseStore:
 
     # -- retention -----------------------------------------------------------------------
 
-    def expired(self, days: int | None = None, now: datetime | None = None) -> list[dict[str, Any]]:
-        """Closed cases whose closing is more than ``days`` (``RETENTION_DAYS``) ago."""
-        days = retention_days() if days is None else days
-        cutoff = utc(now or _now()) - timedelta(days=days)
-        with self._session("read") as session:
-            rows = session.execute(
-                sa.select(Case).where(Case.closed_at.is_not(None), Case.closed_at < cutoff)
-                .order_by(Case.closed_at)
-            ).scalars().all()
-            return [_case_dict(row) for row in rows]
-
     def purge(self, days: int | None = None, dry_run: bool = False,
               now: datetime | None = None) -> list[dict[str, Any]]:
         """Delete closed cases older than the retention period with all their events.

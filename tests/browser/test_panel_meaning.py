@@ -27,3 +27,21 @@ def test_a_flag_only_meaning_finds_raises_the_banner_and_says_why(context, stack
     expect(flag.locator(".flag-found-by")).to_contain_text("Found by: meaning (sentence encoder) 0.")
     assert stored(page)["caseState"]["red_flags"] == ["self_harm_risk"]
     page.screenshot(path=str(shots / f"panel-meaning-flag-{width}x{height}.png"))
+
+
+def test_a_long_pasted_note_is_not_cut_and_a_flag_near_its_end_is_raised(page, stack):
+    """The box takes what the channels take (MAX_MESSAGE_CHARS, 20,000 by default): a note
+    pasted from the helpline's system is sent whole, and a disclosure at character 19,000
+    raises the banner. The box used to stop at 2,000 characters, without a word."""
+    from panel_page import SELF_HARM_NOTE, open_panel, start_child_case
+
+    open_panel(page, stack)
+    start_child_case(page)
+    filler = "Mum went over what happened at school this week, the timetable and her friends. "
+    note = (filler * (19_000 // len(filler) + 1))[:19_000] + SELF_HARM_NOTE
+    box = page.locator("#input")
+    box.focus()
+    page.keyboard.insert_text(note)  # as a paste: the browser applies the box's maxlength
+    assert page.evaluate("document.getElementById('input').value.length") == len(note)
+    box.press("Enter")
+    expect(page.locator('#flags [data-code="self_harm_risk"]')).to_be_visible(timeout=20_000)

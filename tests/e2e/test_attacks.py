@@ -23,7 +23,7 @@ import socketio
 import stack as stack_module
 from actions import settings
 from e2e.test_panel_channel import PanelSocket
-from support import ROOT, Chat, case_state, texts
+from support import ROOT, case_state, texts
 
 START_CHILD = '/start_case{"caller_role":"child"}'
 

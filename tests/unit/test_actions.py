@@ -3,7 +3,6 @@ real domain, case-notes store (SQLite under the session's temporary folder) and 
 from __future__ import annotations
 
 from datetime import datetime, timezone
-from pathlib import Path
 
 import pytest
 import yaml

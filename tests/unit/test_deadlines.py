@@ -166,7 +166,8 @@ def test_more_times_that_are_not_deadlines(text):
 
 
 @pytest.mark.parametrize("name", ["deadlines.yml", "deadlines_heldout2.yml",
-                                  "deadlines_heldout3.yml"])
+                                  "deadlines_heldout3.yml", "deadlines_heldout4.yml",
+                                  "deadlines_heldout5.yml"])
 def test_nine_in_ten_deadlines_of_each_evaluation_set(name):
     """A guard for edits: the labelled sets of `make eval` (two written blind) stay read."""
     import yaml
@@ -179,6 +180,8 @@ def test_nine_in_ten_deadlines_of_each_evaluation_set(name):
         found = find_deadline(case["text"], now, tz)
         if "at" in case:
             ok = found is not None and found.at == datetime.fromisoformat(case["at"])
+        elif case["status"] == "none":  # no active deadline (see scripts/evaluate.py)
+            ok = found is None or found.status in ("withdrawn", "passed")
         else:
             ok = (found.status if found else "none") == case["status"]
         if not ok:

@@ -152,3 +152,49 @@ def test_the_nlu_features_read_deadlines_without_duckling(monkeypatch):
     features = risk_featurizer.rule_features("he gave her till 9pm to pay")
     assert features[-2] == 1.0 and seen and set(seen) == {"regex"}
     assert deadlines.reader() == "duckling"  # only inside the featurizer
+
+
+# --- from the fifth blind deadline set's first run (each kind, in new words) ---------------
+
+WED = datetime.fromisoformat("2026-12-09T19:20:00+00:00")
+
+
+@pytest.mark.parametrize("text, at", [
+    ("twenty to midnight is when he wants it", "2026-12-09T23:40:00+00:00"),
+    ("he wants it by 2 o'clock tonight", "2026-12-10T02:00:00+00:00"),
+    ("he wants £200 by 7am Manila time, he said he lives in Manila", "2026-12-09T23:00:00+00:00"),
+    ("says he's in NY, deadline 5pm Eastern", "2026-12-09T22:00:00+00:00"),
+    ("deadline 23h Abidjan time", "2026-12-09T23:00:00+00:00"),
+    ("deadline was 9 but he moved it to 10pm", "2026-12-09T22:00:00+00:00"),
+    ("he moved it from Saturday to tomorrow 7pm", "2026-12-10T19:00:00+00:00"),
+    ("he said send b4 11 or else", "2026-12-09T23:00:00+00:00"),
+    ("dad here, he told my son half ten", "2026-12-09T22:30:00+00:00"),
+])
+def test_clock_times_of_the_fifth_set_kinds(text, at):
+    found = find_deadline(text, WED, LONDON)
+    assert found is not None and found.status == "set", text
+    assert found.at.isoformat() == at
+
+
+@pytest.mark.parametrize("text", [
+    "he's given her a couple of hours to find it",
+    "he wants the money in a day or two",
+    "he said soon, didn't say when",
+])
+def test_rough_amounts_of_time_are_asked_about_not_guessed(text):
+    found = find_deadline(text, WED, LONDON)
+    assert found is not None and found.status == "ambiguous", text
+
+
+@pytest.mark.parametrize("text", [
+    "the helpline's Report Remove team said they'd get back within 48 hours",
+    "she's usually awake till 2am on her phone",
+    "he says he's in Lagos, 1 hour ahead",
+    "last message from him was at 6pm",
+    "phone's on 5%, it might die in 5 mins",
+    "we've been talking 40 mins, she wants to stop soon",
+    "yesterday he gave her 30 mins but then said never mind",
+])
+def test_times_that_are_not_an_active_deadline(text):
+    found = find_deadline(text, WED, LONDON)
+    assert found is None or found.status in ("withdrawn", "passed"), (text, found)

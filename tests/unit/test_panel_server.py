@@ -83,7 +83,9 @@ def test_flags_json_gives_every_red_flag_its_label_and_meaning(serve):
 
 def test_config_tells_the_panel_where_rasa_is_and_the_helpline_time_zone(serve):
     config = requests.get(f"{serve()}/config.json", timeout=5).json()
+    # max_message_chars: the channels' limit, so the panel's box never cuts a long paste
     assert config == {"rasa_url": "http://127.0.0.1:5005", "timezone": "Europe/London",
+                      "max_message_chars": 20000,
                       "demo_tokens": False, "host_origins": HOST_ORIGINS}
 
 
