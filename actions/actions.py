@@ -3,7 +3,8 @@
 The action server loads only this module (``--actions actions.actions``). Each action
 reads slots, calls :mod:`actions.casestate`, :mod:`actions.guidance`, :mod:`actions.risk`,
 :mod:`actions.deadlines` or the case-notes store, and maps the result to messages and
-events. No message text is logged.
+events. Every word of a message comes from data/messages.yml (:func:`actions.messages.say`).
+No message text is logged.
 """
 from __future__ import annotations
 
@@ -23,16 +24,24 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from actions import casestate, guidance, risk, settings
 from actions.casestate import CaseState
+from actions.messages import say
 from actions.payload import was_button
 
 logger = logging.getLogger(__name__)
 
 REMINDER_INTENT = "time_left"  # a reminder asks "time left?" on the counsellor's behalf
 EXTERNAL_PREFIX = "EXTERNAL: "
+#: who is on the line: the message of each button's title, and its payload
 ROLE_BUTTONS = [
-    {"title": "Young person", "payload": '/start_case{"caller_role":"child"}'},
-    {"title": "Parent or carer", "payload": '/start_case{"caller_role":"parent_carer"}'},
-    {"title": "Someone else (e.g. teacher)", "payload": '/start_case{"caller_role":"other"}'},
+    ("button.role.child", '/start_case{"caller_role":"child"}'),
+    ("button.role.parent_carer", '/start_case{"caller_role":"parent_carer"}'),
+    ("button.role.other", '/start_case{"caller_role":"other"}'),
+]
+#: the same on a closed case
+NEW_CALL_BUTTONS = [
+    ("button.new_call.child", '/start_case{"caller_role":"child"}'),
+    ("button.new_call.parent_carer", '/start_case{"caller_role":"parent_carer"}'),
+    ("button.new_call.other", '/start_case{"caller_role":"other"}'),
 ]
 NOTE_PREFIX = casestate.NOTE_PREFIX  # "add note: ..." (defined with the checks that use it)
 CASE_ID = re.compile(r"[0-9a-f]{32}")  # uuid4().hex, as open_case makes them
@@ -98,8 +107,18 @@ def is_reminder(tracker: Tracker) -> bool:
     return ((tracker.latest_message or {}).get("text") or "").startswith(EXTERNAL_PREFIX)
 
 
+def titled_buttons(*specs: tuple[str, str]) -> list[dict[str, str]]:
+    """Buttons from (title's message id, payload) pairs."""
+    return [{"title": say(title), "payload": payload} for title, payload in specs]
+
+
+WHAT_NEXT = ("button.what_next", "/what_next")
+SUMMARY = ("button.summary", "/summary")
+
+
 def ask_caller_role(dispatcher: CollectingDispatcher) -> None:
-    dispatcher.utter_message(text="Who is on the line?", buttons=ROLE_BUTTONS)
+    dispatcher.utter_message(text=say("case.who_is_calling"),
+                             buttons=titled_buttons(*ROLE_BUTTONS))
 
 
 _OWNED: set[tuple[str, str]] = set()  # (conversation, case) pairs the store confirmed
@@ -242,14 +261,10 @@ def write_events(dispatcher: CollectingDispatcher, tracker: Tracker, state: Case
     except StoreUnavailable as exc:  # the store is down: keep everything in the tracker
         logger.warning("case notes not saved (%s); %d event(s) kept in the tracker",
                        type(exc).__name__, len(queue))
-        dispatcher.utter_message(
-            text="⚠ Case notes are NOT being saved right now: the case database is not "
-                 "answering. Nothing is lost: I am keeping this turn's notes and will save "
-                 "them as soon as it is back. Keep going with the call.")
+        dispatcher.utter_message(text=say("notes.not_saved"))
         return [SlotSet("unsaved_events", queue)]
     if pending:
-        dispatcher.utter_message(text=f"✓ The case database is back: {len(pending)} earlier "
-                                      "note(s) are now saved.")
+        dispatcher.utter_message(text=say("notes.saved_again", count=len(pending)))
     return [SlotSet("unsaved_events", [])] if kept else []
 
 
@@ -444,10 +459,9 @@ class ActionCheckEveryMessage(Action):
             opened_without_role = (opened_now and not state.caller_role
                                    and said.intent != "start_case")
         if missed:
-            found = f"; {len(caught_up)} finding(s) follow" if caught_up else ": nothing new found"
             dispatcher.utter_message(
-                text=f"✓ The assistant service is back. I have now checked the {len(missed)} "
-                     f"message(s) sent while it was down, and kept them in the case notes{found}.",
+                text=say("recheck.findings", count=len(missed), findings=len(caught_up))
+                if caught_up else say("recheck.nothing_new", count=len(missed)),
                 **{RECHECKED_KEY: len(missed)})
         for announcement in caught_up + announcements:
             dispatcher.utter_message(text=announcement.text, buttons=announcement.buttons)
@@ -508,8 +522,6 @@ def check_said(state: CaseState, said: Said) -> tuple[CaseState, casestate.Outco
 # --- commands -------------------------------------------------------------------------------
 
 CLOSED = "closed"  # the stage of a closed case
-NEW_CALL_BUTTONS = [dict(b, title="New call: " + b["title"][0].lower() + b["title"][1:])
-                    for b in ROLE_BUTTONS]
 
 
 def closed_case_reply(dispatcher: CollectingDispatcher, tracker: Tracker, now: datetime,
@@ -525,10 +537,8 @@ def closed_case_reply(dispatcher: CollectingDispatcher, tracker: Tracker, now: d
         note = NOTE_PREFIX.sub("", text, count=1).strip() or text
         notes.append({"kind": "note", "code": "after_close", "text": note, "at": now})
     dispatcher.utter_message(
-        text="This case is closed." + (" Your words were added to it, marked as added after "
-                                       "closing." if text else "")
-             + " For a new caller, press New call.",
-        buttons=NEW_CALL_BUTTONS + [{"title": "Summary", "payload": "/summary"}])
+        text=say("closed.reply_words_kept" if text else "closed.reply"),
+        buttons=titled_buttons(*NEW_CALL_BUTTONS, SUMMARY))
 
 
 class CaseAction(Action, ABC):
@@ -581,15 +591,16 @@ class ActionStartCase(CaseAction):
             # Heard as a new call, but the words do not say so: a note on the open case.
             return ActionNextStep().respond(dispatcher, tracker, state, now, notes)
         first = guidance.stages(state.path_role)[0]
-        who = {"child": "a young person", "parent_carer": "a parent or carer",
-               "other": "someone worried about a child"}.get(state.caller_role or "", None)
+        who = {"child": "case.caller.child", "parent_carer": "case.caller.parent_carer",
+               "other": "case.caller.other"}.get(state.caller_role or "", None)
         if who is None:
             ask_caller_role(dispatcher)
             return None
         first_visit(state, first.id)
         dispatcher.utter_message(
-            text=f"New case opened: {who} is on the line.\n{first.title}: {first.say}",
-            buttons=[{"title": "What next?", "payload": "/what_next"}])
+            text=say("case.opened", who=say(who), stage_title=first.title,
+                     stage_say=first.say),
+            buttons=titled_buttons(WHAT_NEXT))
         return None
 
 
@@ -621,7 +632,7 @@ class ActionNextStep(CaseAction):
             if text:
                 notes.append({"kind": "note", "text": text, "at": now})
 
-        def say(text: str, **kwargs: Any) -> None:
+        def reply(text: str, **kwargs: Any) -> None:
             dispatcher.utter_message(text=f"{lead} {text}" if lead else text, **kwargs)
 
         unescalated = risk.by_severity([f for f in state.red_flags
@@ -631,47 +642,40 @@ class ActionNextStep(CaseAction):
             code = unescalated[0]
             if code not in state.steps_shown and intent != "what_next":
                 # A note that raised the flag: its step was just announced; no question now.
-                say(f"Next: escalation for {risk.flag_info(code)['label']} comes first "
-                    "(its step is in the red-flag message). Press the button once it "
-                    "has started.",
-                    buttons=casestate.flag_buttons(code))
+                reply(say("next.escalation_first", flag=risk.flag_info(code)["label"]),
+                      buttons=casestate.flag_buttons(code))
                 return None
             if code not in state.steps_shown:
                 # Risk before routine: the flag's protocol step, not the next question.
                 state.steps_shown.append(code)
                 info = risk.flag_info(code, state.caller_role)
-                say(f"First: {info['label']} is NOT escalated. {info['escalation']}\n"
-                    "Press the button once escalation has started; 'what next?' again "
-                    "goes on with the questions meanwhile.",
-                    buttons=casestate.flag_buttons(code))
+                reply(say("next.flag_step", flag=info["label"], escalation=info["escalation"]),
+                      buttons=casestate.flag_buttons(code))
                 return None
             # Asked again with the flag still open: never loop, but keep it in sight.
-            reminder = "Still NOT escalated: " + ", ".join(
-                risk.flag_info(c)["label"] for c in unescalated) + "."
+            reminder = say("next.still_not_escalated", flags=", ".join(
+                risk.flag_info(c)["label"] for c in unescalated))
         item = guidance.next_item(state.path_role, state.checklist_done,
                                   state.checklist_skipped)
         if item is None:
             state.pending_item = None
             skipped = [i.label for i in guidance.checklist(state.path_role)
                        if i.id in state.checklist_skipped]
-            say(("Every question on this path is covered. " if not skipped else
-                 f"Every question on this path is answered or skipped (skipped: "
-                 f"{'; '.join(skipped)}; type its answer to record it). ")
-                + "You can ask for advice, a summary, or close the case.",
-                buttons=[{"title": "Advice", "payload": "/ask_advice"},
-                         {"title": "Summary", "payload": "/summary"},
-                         {"title": "Close case", "payload": "/close_case"}])
+            reply(say("next.all_covered_some_skipped", skipped="; ".join(skipped)) if skipped
+                  else say("next.all_covered"),
+                  buttons=titled_buttons(("button.advice", "/ask_advice"), SUMMARY,
+                                  ("button.close_case", "/close_case")))
             return None
         lines = [reminder] if reminder else []
         if item.stage != state.stage:
             stage = guidance.stage(state.path_role, item.stage)
             if stage is not None and first_visit(state, stage.id):
-                lines.append(f"{stage.title}: {stage.say}")
+                lines.append(say("stage.intro", title=stage.title, intro=stage.say))
             state.stage = item.stage
             notes.append({"kind": "stage", "code": item.stage, "at": now})
-        lines.append(f"Next: {item.prompt}")
+        lines.append(say("next.question", prompt=item.prompt))
         state.pending_item = item.id
-        say("\n".join(lines), buttons=[{"title": "What next?", "payload": "/what_next"}])
+        reply("\n".join(lines), buttons=titled_buttons(WHAT_NEXT))
         return None
 
 
@@ -685,7 +689,7 @@ class ActionGoToStage(CaseAction):
             state.path_role, wanted or "")
         if stage is None:
             titles = ", ".join(s.title for s in guidance.stages(state.path_role))
-            dispatcher.utter_message(text=f"Which stage? The stages are: {titles}.")
+            dispatcher.utter_message(text=say("stage.which", stages=titles))
             return None
         state.stage = stage.id
         notes.append({"kind": "stage", "code": stage.id, "at": now})
@@ -693,11 +697,11 @@ class ActionGoToStage(CaseAction):
                       if i.stage == stage.id and i.id not in state.checklist_done]
         state.pending_item = open_items[0].id if open_items else None
         if first_visit(state, stage.id):
-            lines = [f"{stage.title}: {stage.say}"]
+            lines = [say("stage.intro", title=stage.title, intro=stage.say)]
         else:  # introduced already in this case: only what is still open there
-            lines = [f"Back to {stage.title}." + ("" if open_items
-                                                  else " Every question here is covered.")]
-        lines += [f"• {i.prompt}" for i in open_items]
+            lines = [say("stage.back" if open_items else "stage.back_all_covered",
+                         stage=stage.title)]
+        lines += [say("stage.open_item", prompt=i.prompt) for i in open_items]
         dispatcher.utter_message(text="\n".join(lines))
         return None
 
@@ -709,10 +713,10 @@ class ActionAddNote(CaseAction):
     def respond(self, dispatcher, tracker, state, now, notes):
         note = NOTE_PREFIX.sub("", latest_text(tracker), count=1).strip()
         if not note:
-            dispatcher.utter_message(text="The note was empty. Type it after 'add note:'.")
+            dispatcher.utter_message(text=say("note.empty"))
             return None
         notes.append({"kind": "note", "text": note, "at": now})
-        dispatcher.utter_message(text="Noted in the case record.")
+        dispatcher.utter_message(text=say("note.added"))
         return None
 
 
@@ -727,18 +731,18 @@ class ActionTimeLeft(CaseAction):
                 return None  # a stale reminder for a corrected or withdrawn deadline
             at = datetime.fromisoformat(state.deadline_at)
             lead = casestate.format_deadline(at, datetime.now(dt_timezone.utc), tz)
-            dispatcher.utter_message(text=f"Reminder: the offender's deadline is {lead}.")
+            dispatcher.utter_message(text=say("deadline.reminder", deadline=lead))
             send_panel_state(dispatcher, state)
             return None
         if state.deadline_at:
             at = datetime.fromisoformat(state.deadline_at)
-            dispatcher.utter_message(text=f"Deadline {casestate.format_deadline(at, datetime.now(dt_timezone.utc), tz)}.")
+            deadline = casestate.format_deadline(at, datetime.now(dt_timezone.utc), tz)
+            dispatcher.utter_message(text=say("deadline.time_left", deadline=deadline))
         elif state.deadline_status == "ambiguous":
             dispatcher.utter_message(
-                text=f"The deadline (“{state.deadline_words}”) has no exact time yet. "
-                     "What time did the offender set? Type it, for example 9pm.")
+                text=say("deadline.time_left_no_exact_time", words=state.deadline_words))
         else:
-            dispatcher.utter_message(text="No active deadline is recorded for this case.")
+            dispatcher.utter_message(text=say("deadline.none"))
         return None
 
 
@@ -758,27 +762,22 @@ class ActionConfirmEscalation(CaseAction):
             return undo_escalation(dispatcher, state, now, notes, said)
         if kind != "started":
             dispatcher.utter_message(
-                text="Not recorded: " + ("escalation has not started yet. "
-                                         if kind == "not_started" else
-                                         "that sounds like escalation is still to come. ")
-                     + "The red flags stay NOT ESCALATED. Follow your escalation process, "
-                       "and press the button or tell me once it has started.",
-                buttons=[casestate.ESCALATION_STARTED])
+                text=say("escalation.not_started" if kind == "not_started"
+                         else "escalation.still_to_come"),
+                buttons=[casestate.escalation_started_button()])
             return None
         if state.escalated:
             at = datetime.fromisoformat(state.escalated_at).astimezone(settings.timezone())
-            dispatcher.utter_message(text=f"Escalation is already recorded (at {at:%H:%M}) for "
-                                          "every red flag so far.")
+            dispatcher.utter_message(text=say("escalation.already_recorded", time=f"{at:%H:%M}"))
             return None
         covered = casestate.record_escalation(state, now)
         notes.append({"kind": "escalation", "code": ",".join(covered) or None,
                       "text": said or None, "at": now})
-        which = ", ".join(risk.flag_info(c)["label"] for c in covered) or "no red flag yet"
+        which = ", ".join(risk.flag_info(c)["label"] for c in covered) or say(
+            "escalation.no_flag_yet")
         dispatcher.utter_message(
-            text=f"Escalation recorded at {local:%H:%M} for: {which}. Stay with the caller; "
-                 "type 'what next?' for the next step.",
-            buttons=[{"title": "Undo: escalation has not started",
-                      "payload": "/undo_escalation"}])
+            text=say("escalation.recorded", time=f"{local:%H:%M}", flags=which),
+            buttons=titled_buttons(("button.undo_escalation", "/undo_escalation")))
         return None
 
 
@@ -786,18 +785,14 @@ def undo_escalation(dispatcher: CollectingDispatcher, state: CaseState, now: dat
                     notes: list[dict[str, Any]], said: str) -> None:
     """Take back a recorded escalation; the case notes keep both events."""
     if not state.escalated_at:
-        dispatcher.utter_message(
-            text="Not recorded: no escalation is recorded for this case, and the red flags stay "
-                 "NOT ESCALATED. Press the button or tell me once escalation has started.",
-            buttons=[casestate.ESCALATION_STARTED])
+        dispatcher.utter_message(text=say("escalation.nothing_to_undo"),
+                                 buttons=[casestate.escalation_started_button()])
         return None
     undone = casestate.undo_escalation(state)
     notes.append({"kind": "escalation_undone", "code": ",".join(undone) or None,
                   "text": said or None, "at": now})
-    dispatcher.utter_message(
-        text="Escalation record withdrawn: the red flags show NOT ESCALATED again. Follow your "
-             "escalation process, and press the button once it has started.",
-        buttons=[casestate.ESCALATION_STARTED])
+    dispatcher.utter_message(text=say("escalation.withdrawn"),
+                             buttons=[casestate.escalation_started_button()])
     return None
 
 
@@ -825,21 +820,19 @@ class ActionDismissFlag(CaseAction):
             info = risk.flag_info(named)
             gone = named in state.dismissed_flags
             dispatcher.utter_message(
-                text=f"“{info['label']}” is not raised in this case now"
-                     + (" (it was marked as raised in error)" if gone else "")
-                     + ": nothing to mark as raised in error.",
+                text=say("dismiss.not_raised_dismissed" if gone else "dismiss.not_raised",
+                         flag=info["label"]),
                 buttons=[casestate.restore_button(named)] if gone else [])
             return None
         if code not in state.red_flags:
             code = state.red_flags[-1] if len(state.red_flags) == 1 else code
         if code not in state.red_flags:
             if not state.red_flags:
-                dispatcher.utter_message(text="No red flag is raised in this case now.")
+                dispatcher.utter_message(text=say("dismiss.no_flags"))
                 return None
             dispatcher.utter_message(
-                text="Which red flag was raised in error?",
-                buttons=[{"title": f"Raised in error: {risk.flag_info(c)['short']}",
-                          "payload": casestate.dismiss_payload(c)} for c in state.red_flags])
+                text=say("dismiss.which"),
+                buttons=[casestate.raised_in_error_button(c) for c in state.red_flags])
             return None
         info = risk.flag_info(code)
         typed = latest_text(tracker)
@@ -849,10 +842,9 @@ class ActionDismissFlag(CaseAction):
         if answer == "no" and not typed:  # "Keep the flag"
             open_flag = code not in state.escalated_flags
             dispatcher.utter_message(
-                text=f"Kept: “{info['label']}” stays raised"
-                     + (" and is NOT escalated. Tell me when escalation has started."
-                        if open_flag else "."),
-                buttons=[casestate.ESCALATION_STARTED] if open_flag else [])
+                text=say("dismiss.kept_not_escalated" if open_flag else "dismiss.kept",
+                         flag=info["label"]),
+                buttons=[casestate.escalation_started_button()] if open_flag else [])
             return None
         reasons = {r["id"]: r for r in risk.dismiss_reasons()}
         if typed:  # "dismiss the deadline flag, it was the curfew": the words are the reason
@@ -863,8 +855,7 @@ class ActionDismissFlag(CaseAction):
             reason = typed_dismiss_reason(tracker, state, code)
         else:
             dispatcher.utter_message(
-                text=f"Why was “{info['label']}” raised in error? Press a reason or type it. "
-                     "The flag stays until you do.",
+                text=say("dismiss.why", flag=info["label"]),
                 buttons=[{"title": r["title"], "payload": casestate.dismiss_payload(code, r["id"])}
                          for r in reasons.values()] + [casestate.keep_button(code)])
             return None
@@ -872,12 +863,11 @@ class ActionDismissFlag(CaseAction):
             if typed:  # kept now; the payload carries only the id "typed"
                 notes.append({"kind": "note", "code": f"{DISMISS_REASON_NOTE}{code}",
                               "text": typed, "at": now})
-            question = info["confirm_dismissal"] or (
-                f"Removing the {info['label']} flag means the handover will not show it. "
-                "Confirm?")
+            question = info["confirm_dismissal"] or say("dismiss.confirm_default",
+                                                        flag=info["label"])
             dispatcher.utter_message(
-                text=f"{question}\nReason given: {reason}",
-                buttons=[{"title": f"Yes, remove {info['short']}",
+                text=say("dismiss.confirm", question=question, reason=reason),
+                buttons=[{"title": say("button.confirm_dismissal", flag=info["short"]),
                           "payload": casestate.dismiss_payload(code, reason_id, confirm=True)},
                          casestate.keep_button(code)])
             return None
@@ -885,10 +875,8 @@ class ActionDismissFlag(CaseAction):
         casestate.dismiss_flag(state, code)
         notes.append({"kind": "red_flag_dismissed", "code": code, "text": reason, "at": now,
                       "source": raised_by})
-        dispatcher.utter_message(
-            text=f"Marked “{info['label']}” as raised in error (reason: {reason}). If it comes "
-                 "up again with new words, I will raise it again.",
-            buttons=[casestate.restore_button(code)])
+        dispatcher.utter_message(text=say("dismiss.done", flag=info["label"], reason=reason),
+                                 buttons=[casestate.restore_button(code)])
         return None
 
 
@@ -911,7 +899,7 @@ def typed_dismiss_reason(tracker: Tracker, state: CaseState, code: str) -> str:
     except StoreUnavailable as exc:  # store down: the note itself is kept in the tracker
         logger.warning("typed dismissal reason not read (%s)", type(exc).__name__)
         kept = []
-    return kept[-1]["text"] if kept else "typed by the counsellor (see the case notes)"
+    return kept[-1]["text"] if kept else say("dismiss.typed_reason_lost")
 
 
 class ActionRestoreFlag(CaseAction):
@@ -927,29 +915,26 @@ class ActionRestoreFlag(CaseAction):
         code = named if named in risk.RED_FLAG_CODES else (gone[0] if len(gone) == 1 else None)
         if code is None:
             if not gone:
-                dispatcher.utter_message(text="No red flag was marked as raised in error in "
-                                              "this case: nothing to restore.")
+                dispatcher.utter_message(text=say("restore.nothing"))
                 return None
-            dispatcher.utter_message(text="Which red flag should come back?",
+            dispatcher.utter_message(text=say("restore.which"),
                                      buttons=[casestate.restore_button(c) for c in gone])
             return None
         info = risk.flag_info(code, state.caller_role)
         if code in state.red_flags:
-            dispatcher.utter_message(text=f"“{info['label']}” is raised already: nothing to "
-                                          "restore.")
+            dispatcher.utter_message(text=say("restore.already_raised", flag=info["label"]))
             return None
         if not casestate.restore_flag(state, code):
-            dispatcher.utter_message(text=f"“{info['label']}” was not marked as raised in "
-                                          "error in this case: nothing to restore.")
+            dispatcher.utter_message(text=say("restore.not_dismissed", flag=info["label"]))
             return None
         notes.append({"kind": "red_flag_restored", "code": code,
                       "text": latest_text(tracker) or None, "at": now})
         words = state.flag_words.get(code)
         dispatcher.utter_message(
-            text=f"⚠ Restored “{info['label']}”" + (f", raised by “{words}”" if words else "")
-                 + f". It is NOT escalated.\n{info['escalation']}\n"
-                   "Tell me when escalation has started.",
-            buttons=[casestate.ESCALATION_STARTED])
+            text=say("restore.done_with_words", flag=info["label"], words=words,
+                     escalation=info["escalation"]) if words
+            else say("restore.done", flag=info["label"], escalation=info["escalation"]),
+            buttons=[casestate.escalation_started_button()])
         return None
 
 
@@ -974,8 +959,8 @@ class ActionUndoDeadline(CaseAction):
         tz = settings.timezone()
         if latest_text(tracker) and slot_set_this_turn(tracker, "deadline_at"):
             # "undo that, it's still 8:30pm": the typed time is the deadline now
-            dispatcher.utter_message(text="Deadline taken from your words: "
-                                          + deadline_now(state, now, tz))
+            dispatcher.utter_message(text=say("deadline.from_your_words",
+                                              deadline_now=deadline_now(state, now, tz)))
             return None
         named = str(entity(tracker, "deadline") or "").strip() or None
         old = (state.previous_deadline or {}).get("at")
@@ -984,14 +969,14 @@ class ActionUndoDeadline(CaseAction):
             notes.append(event)
         if result in ("restored", "passed"):
             at = datetime.fromisoformat(old)
-            text = f"Deadline back to {at.astimezone(tz):%H:%M} (undo). "
-            text += (f"It is {casestate.format_deadline(at, now, tz)}." if result == "restored"
-                     else "That time has passed: no active deadline now.")
+            time = f"{at.astimezone(tz):%H:%M}"
+            text = (say("deadline.undone", time=time,
+                        deadline=casestate.format_deadline(at, now, tz))
+                    if result == "restored" else say("deadline.undone_passed", time=time))
         elif result == "stale":
-            text = ("Not changed: that undo is out of date, the deadline has changed since. "
-                    + deadline_now(state, now, tz) + " If that is wrong, type the right time.")
+            text = say("deadline.undo_stale", deadline_now=deadline_now(state, now, tz))
         else:
-            text = "There is no deadline change to undo. " + deadline_now(state, now, tz)
+            text = say("deadline.nothing_to_undo", deadline_now=deadline_now(state, now, tz))
         dispatcher.utter_message(text=text)
         return None
 
@@ -999,10 +984,10 @@ class ActionUndoDeadline(CaseAction):
 def deadline_now(state: CaseState, now: datetime, tz: Any) -> str:
     if state.deadline_at:
         at = datetime.fromisoformat(state.deadline_at)
-        return f"The deadline is {casestate.format_deadline(at, now, tz)}."
+        return say("deadline.now", deadline=casestate.format_deadline(at, now, tz))
     if state.deadline_status == "ambiguous":
-        return f"The deadline (“{state.deadline_words}”) has no exact time yet."
-    return "No active deadline is recorded for this case."
+        return say("deadline.no_exact_time", words=state.deadline_words)
+    return say("deadline.none")
 
 
 class ActionSummary(CaseAction):
@@ -1027,8 +1012,8 @@ class ActionCloseCase(CaseAction):
 
     def after_write(self, dispatcher, tracker, state):
         # after the closing is written, so the handover says when the case was closed
-        send_handover(dispatcher, state, tracker.sender_id, buttons=NEW_CALL_BUTTONS,
-                      lead="Case closed. Handover summary:")
+        send_handover(dispatcher, state, tracker.sender_id,
+                      buttons=titled_buttons(*NEW_CALL_BUTTONS), lead=say("case.closed"))
 
 
 def send_handover(dispatcher: CollectingDispatcher, state: CaseState, conversation_id: str,
@@ -1064,52 +1049,60 @@ def handover(state: CaseState, conversation_id: str) -> tuple[str, dict[str, Any
 def fallback_handover(state: CaseState) -> str:
     """The handover from the call's own state when the case notes cannot be read: the
     same plain style, with the key facts the tracker holds."""
-    from actions.casenotes.summary import HANDOVER_ROLES, clip
+    from actions.casenotes.summary import clip, handover_role
 
     try:
         tz: Any = settings.timezone()
         zone_name = tz.key
     except ValueError:
-        tz, zone_name = dt_timezone.utc, "UTC: HELPLINE_TIMEZONE is not a valid time zone"
+        tz, zone_name = dt_timezone.utc, say("handover.zone_invalid")
     now = datetime.now(dt_timezone.utc)
 
     def clock(iso: str | None) -> str:
         return datetime.fromisoformat(iso).astimezone(tz).strftime("%H:%M") if iso else "—"
 
-    role = HANDOVER_ROLES.get(state.caller_role or "", "Caller not known")
-    lines = [f"Handover — {role} — {'closed' if state.stage == CLOSED else 'still open'} "
-             f"({zone_name})",
-             "⚠ The case notes cannot be read right now: these are the key facts the call "
-             "holds; answers, notes and times are in the case record once it is back."]
-    words = f" — “{clip(state.deadline_words, 120)}”" if state.deadline_words else ""
+    when = say("handover.state_closed" if state.stage == CLOSED else "handover.state_open")
+    lines = [say("handover.title", role=handover_role(state.caller_role), when=when,
+                 zone=zone_name),
+             say("handover.notes_unreadable")]
+    words = (say("handover.words", words=clip(state.deadline_words, 120))
+             if state.deadline_words else "")
     if state.deadline_at:
         passed = datetime.fromisoformat(state.deadline_at) <= now
-        lines.append(f"Deadline: {clock(state.deadline_at)} — "
-                     f"{'passed' if passed else 'active'}{words}")
+        lines.append(say("handover.deadline_passed_at" if passed else "handover.deadline_active",
+                         time=clock(state.deadline_at), words=words))
+    elif state.deadline_status == "ambiguous":
+        lines.append(say("handover.deadline_not_confirmed", words=words))
+    elif state.deadline_status == "passed":
+        lines.append(say("handover.deadline_passed", words=words))
+    elif state.deadline_status == "withdrawn":
+        lines.append(say("handover.deadline_withdrawn", was="", words=words))
     elif state.deadline_status:
-        status = {"ambiguous": "time not confirmed"}.get(state.deadline_status,
-                                                         state.deadline_status)
-        lines.append(f"Deadline: {status}{words}")
+        lines.append(say("handover.deadline_status", status=state.deadline_status, words=words))
     else:
-        lines.append("Deadline: none recorded")
+        lines.append(say("handover.deadline_none"))
     for code in state.red_flags:
         said = clip(state.flag_words.get(code), 120)
-        done = (f"escalated {clock(state.escalated_at)}" if code in state.escalated_flags
-                and state.escalated_at else "NOT ESCALATED")
-        lines.append(f"Red flag: {risk.flag_info(code)['label']}"
-                     + (f" — “{said}”" if said else "") + f" — {done}")
+        done = (say("handover.escalated_at", time=clock(state.escalated_at))
+                if code in state.escalated_flags and state.escalated_at
+                else say("handover.not_escalated"))
+        lines.append(say("handover.red_flag", flag=risk.flag_info(code)["label"],
+                         words=say("handover.words", words=said) if said else "",
+                         found_by="", escalation=done))
     if not state.red_flags:
-        lines.append("Red flags: none raised")
+        lines.append(say("handover.no_red_flags"))
     for code in state.dismissed_flags:
-        lines.append(f"Dismissed: {risk.flag_info(code)['label']}")
+        lines.append(say("handover.dismissed_flag", flag=risk.flag_info(code)["label"]))
     done = [i.label for i in guidance.checklist(state.path_role) if i.id in state.checklist_done]
-    lines.append(f"Checklist covered: {'; '.join(done) or 'nothing yet'}")
+    covered = "; ".join(done)
+    lines.append(say("handover.checklist_covered", items=covered) if covered
+                 else say("handover.checklist_covered_none"))
     skipped = [i.label for i in guidance.checklist(state.path_role)
                if i.id in state.checklist_skipped and i.id not in state.checklist_done]
     if skipped:
-        lines.append(f"Skipped (not asked): {'; '.join(skipped)}")
+        lines.append(say("handover.skipped", items="; ".join(skipped)))
     if state.case_id:
-        lines.append(f"Case ref {state.case_id[:8]}")
+        lines.append(say("handover.case_ref", ref=state.case_id[:8]))
     return "\n".join(lines)
 
 
@@ -1122,13 +1115,13 @@ class ActionStartAgain(Action):
         if state.case_id:
             write_events(dispatcher, tracker, state,
                          [{"kind": "closed", "text": "start again", "at": message_time(tracker)}])
-        dispatcher.utter_message(text="Starting again. The previous case is closed and kept.")
+        dispatcher.utter_message(text=say("case.start_again"))
         ask_caller_role(dispatcher)
         names = [f"deadline-{tracker.sender_id}-{m}" for m in settings.reminder_minutes()]
         return [Restarted()] + [ReminderCancelled(name=n) for n in names]
 
 
-ALL_ADVICE_BUTTON = {"title": "All advice", "payload": "/ask_advice"}
+ALL_ADVICE = ("button.all_advice", "/ask_advice")
 
 
 class ActionAdvice(CaseAction):
@@ -1149,16 +1142,16 @@ class ActionAdvice(CaseAction):
                 notes.append({"kind": "advice", "code": f"platform:{name}", "at": now})
             lines = list(reply.lines)
             if reply.more:
-                lines.append(guidance.FULL_LIST_HINT)
+                lines.append(say("advice.full_list_hint"))
             dispatcher.utter_message(text="\n".join(lines),
-                                     buttons=[ALL_ADVICE_BUTTON] if reply.more else [])
+                                     buttons=titled_buttons(ALL_ADVICE) if reply.more else [])
             return None
         lines = []
         for item in guidance.advice(state.path_role):
-            lines.append(f"• {item['title']}: {item['text']}")
+            lines.append(say("advice.item", title=item["title"], text=item["text"]))
             notes.append({"kind": "advice", "code": item["id"], "at": now})
         for tool in guidance.takedown_tools(settings.country(), child=True)[:2]:
-            lines.append(f"Takedown: {tool['name']} — {tool['url']}")
+            lines.append(say("advice.takedown", name=tool["name"], url=tool["url"]))
         state.stage = "practical_advice"
         dispatcher.utter_message(text="\n".join(lines))
         return None
@@ -1172,12 +1165,13 @@ class ActionSupportLines(CaseAction):
 
     def respond(self, dispatcher, tracker, state, now, notes):
         ref = guidance.referral(settings.country())
-        lines = [f"Support lines ({ref.get('name', settings.country())}):"]
+        lines = [say("support.title", country=ref.get("name", settings.country()))]
         for line in ref.get("support_lines", []):
-            lines.append(f"• {line.get('name')}: {line.get('number') or line.get('contact', '')}"
-                         f" {line.get('for', '')}".rstrip())
+            lines.append(say("support.line", name=line.get("name"),
+                             contact=line.get("number") or line.get("contact", ""),
+                             who=line.get("for", "")).rstrip())
         if ref.get("emergency"):
-            lines.append(f"Emergency: {ref['emergency']}")
+            lines.append(say("support.emergency", number=ref["emergency"]))
         dispatcher.utter_message(text="\n".join(lines))
         return None
 
@@ -1188,10 +1182,10 @@ class ActionReferral(CaseAction):
 
     def respond(self, dispatcher, tracker, state, now, notes):
         ref = guidance.referral(settings.country())
-        lines = [f"Referral pathway ({ref.get('name', settings.country())}):"]
+        lines = [say("referral.title", country=ref.get("name", settings.country()))]
         for n, step in enumerate(ref.get("referral_pathway", []), 1):
             text = step if isinstance(step, str) else step.get("text") or step.get("step", "")
-            lines.append(f"{n}. {text}")
+            lines.append(say("referral.step", number=n, text=text))
         notes.append({"kind": "advice", "code": "referral_pathway", "at": now})
         dispatcher.utter_message(text="\n".join(lines))
         return None
@@ -1213,8 +1207,8 @@ class ActionFallback(CaseAction):
                 kind == "question" and guidance.answer(state.path_role, text) is not None)):
             ActionAdvice().respond(dispatcher, tracker, state, now, notes)
         elif kind == "note":
-            ActionNextStep().respond(dispatcher, tracker, state, now, notes, lead="Noted.",
-                                     keep_note=False)
+            ActionNextStep().respond(dispatcher, tracker, state, now, notes,
+                                     lead=say("fallback.noted"), keep_note=False)
         else:
             fallback_menu(dispatcher)
         if text:  # last, so the message itself is this turn's latest note
@@ -1223,8 +1217,5 @@ class ActionFallback(CaseAction):
 
 
 def fallback_menu(dispatcher: CollectingDispatcher) -> None:
-    dispatcher.utter_message(
-        text="I've kept that in the case notes. I can help with: what next?, summary, "
-             "time left?, add note: ..., advice, close case.",
-        buttons=[{"title": "What next?", "payload": "/what_next"},
-                 {"title": "Summary", "payload": "/summary"}])
+    dispatcher.utter_message(text=say("fallback.menu"),
+                             buttons=titled_buttons(WHAT_NEXT, SUMMARY))

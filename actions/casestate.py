@@ -17,6 +17,7 @@ from zoneinfo import ZoneInfo
 import yaml
 
 from actions import deadlines, guidance, risk, settings
+from actions.messages import say
 
 # Classifier intents that stand for a red flag, used together with the rules (union).
 FLAG_INTENTS = {
@@ -267,10 +268,12 @@ def format_deadline(at: datetime, now: datetime, tz: ZoneInfo) -> str:
     local = at.astimezone(tz)
     now_local = now.astimezone(tz)
     days = (local.date() - now_local.date()).days
-    day = {0: "today", 1: "tomorrow", -1: "yesterday"}.get(days, local.strftime("%a %d %b"))
-    remaining = format_duration(at - now)
-    when = f"{remaining} from now" if at > now else f"passed {format_duration(now - at)} ago"
-    return f"{local:%H:%M} {day} ({tz.key}), {when}"
+    day = {0: "deadline.day.today", 1: "deadline.day.tomorrow",
+           -1: "deadline.day.yesterday"}.get(days)
+    when = (say("deadline.from_now", duration=format_duration(at - now)) if at > now
+            else say("deadline.ago", duration=format_duration(now - at)))
+    return say("deadline.full", time=f"{local:%H:%M}",
+               day=say(day) if day else local.strftime("%a %d %b"), zone=tz.key, left=when)
 
 
 def format_duration(delta: Any) -> str:
@@ -278,12 +281,15 @@ def format_duration(delta: Any) -> str:
     minutes = max(0, int(delta.total_seconds() // 60))
     hours, minutes = divmod(minutes, 60)
     days, hours = divmod(hours, 24)
-    parts = [f"{days} d"] * bool(days) + [f"{hours} h"] * bool(hours)
-    parts += [f"{minutes} min"] * (bool(minutes) or not parts)
+    parts = [say("duration.days", count=days)] * bool(days) + [
+        say("duration.hours", count=hours)] * bool(hours)
+    parts += [say("duration.minutes", count=minutes)] * (bool(minutes) or not parts)
     return " ".join(parts)
 
 
-ESCALATION_STARTED = {"title": "Escalation started", "payload": "/confirm_escalation"}
+def escalation_started_button() -> dict[str, str]:
+    """"Escalation started": confirms escalation for every red flag raised so far."""
+    return {"title": say("button.escalation_started"), "payload": "/confirm_escalation"}
 
 
 TYPED_REASON = "typed"  # reason id of a reason the counsellor typed (kept in a case note)
@@ -303,22 +309,24 @@ def dismiss_payload(code: str, reason: str | None = None, confirm: bool = False,
 def keep_button(code: str) -> dict[str, str]:
     """"Keep the flag": changes nothing (``confirm`` "no"), and, unlike "what next?", moves
     no checklist question on."""
-    return {"title": "Keep the flag", "payload": dismiss_payload(code, confirm=False, keep=True)}
+    return {"title": say("button.keep_flag"),
+            "payload": dismiss_payload(code, confirm=False, keep=True)}
 
 
 def restore_button(code: str) -> dict[str, str]:
-    return {"title": f"Undo: restore {risk.flag_info(code)['short']}",
+    return {"title": say("button.restore_flag", flag=risk.flag_info(code)["short"]),
             "payload": f'/restore_flag{{"flag":"{code}"}}'}
 
 
 def flag_buttons(code: str) -> list[dict[str, str]]:
     """The buttons of a red flag: escalation started, or raised in error (named, so two
     flags raised in one turn never show two identical buttons)."""
-    return [
-        ESCALATION_STARTED,
-        {"title": f"Raised in error: {risk.flag_info(code)['short']}",
-         "payload": dismiss_payload(code)},
-    ]
+    return [escalation_started_button(), raised_in_error_button(code)]
+
+
+def raised_in_error_button(code: str) -> dict[str, str]:
+    return {"title": say("button.raised_in_error", flag=risk.flag_info(code)["short"]),
+            "payload": dismiss_payload(code)}
 
 
 def raise_flag(state: CaseState, outcome: Outcome, code: str, words: str, source: str,
@@ -337,11 +345,8 @@ def raise_flag(state: CaseState, outcome: Outcome, code: str, words: str, source
     info = risk.flag_info(code, state.caller_role)
     outcome.events.append({"kind": "red_flag", "code": code, "text": words, "at": now,
                            "source": source})
-    text = (f"⚠ RED FLAG: {info['label']} — raised by “{words}”.\n"
-            f"{info['escalation']}\n"
-            + ("Escalation was recorded for the earlier red flags; this one is NOT escalated "
-               "yet. " if was_escalated else "")
-            + "Tell me when escalation has started.")
+    text = say("red_flag.raised_after_escalation" if was_escalated else "red_flag.raised",
+               flag=info["label"], words=words, escalation=info["escalation"])
     outcome.announcements.append(Announcement(text, flag_buttons(code)))
 
 
@@ -377,8 +382,8 @@ def meaning_veto(meaning: dict[str, Any] | None, code: str) -> float | None:
     return score if code != "self_harm_risk" and score < bar else None
 
 
-VOTERS = {"rules": "the rules", "classifier": "the intent classifier",
-          "meaning": "meaning (sentence encoder)"}
+VOTERS = {"rules": "found_by.rules", "classifier": "found_by.classifier",
+          "meaning": "found_by.meaning"}  # the message naming each check
 
 
 def found_by(source: str | None) -> str | None:
@@ -388,7 +393,7 @@ def found_by(source: str | None) -> str | None:
     names = []
     for part in source.split(" + "):
         kind, _, detail = part.partition(":")
-        name = VOTERS.get(kind, kind)
+        name = say(VOTERS[kind]) if kind in VOTERS else kind
         names.append(f"{name} {detail}" if kind == "meaning" and detail else name)
     return " + ".join(dict.fromkeys(names))
 
@@ -431,6 +436,15 @@ def check_message(state: CaseState, text: str, intent: str | None, confidence: f
             outcome.events.append({"kind": "red_flag_not_raised", "code": code,
                                    "text": quote(words), "at": now,
                                    "source": f"{source}; vetoed by meaning:{score:.2f}"})
+            continue
+        ended = risk.contact_ended(text) if code == "ongoing_risk" else None
+        if ended and code not in state.red_flags:
+            # "blocked since Sunday, nothing since", "he's on remand": the note says the
+            # contact is over and nothing of contact now; kept in the notes for review
+            outcome.events.append({"kind": "red_flag_not_raised", "code": code,
+                                   "text": quote(words), "at": now,
+                                   # the source is stored in clear: never the note's words
+                                   "source": f"{source}; contact ended"})
             continue
         raise_flag(state, outcome, code, words, source, now)
 
@@ -490,21 +504,20 @@ def check_deadline(state: CaseState, outcome: Outcome, text: str, intent: str | 
             outcome.events.append({"kind": "deadline", "code": "set", "at": now,
                                    "text": f"{state.deadline_at} ({words})"})
             raise_flag(state, outcome, "active_deadline", words, "rules:deadline", now)
-            moved, undo = "", []
+            deadline = format_deadline(found.at, now, tz)
             if previous:
                 old_at = datetime.fromisoformat(previous).astimezone(tz)
                 kept = f"{old_at:%H:%M}" + (
                     f" {old_at:%a}" if old_at.date() != found.at.astimezone(tz).date() else "")
-                moved = f"moved from {kept}"
                 # the old time rides in the payload: an older Undo button never restores
                 # a different time than it names
-                undo = [{"title": f"Undo: keep {kept}",
-                         "payload": f'/undo_deadline{{"deadline":"{previous}"}}'}]
-            outcome.announcements.append(Announcement(
-                f"Deadline {moved + ' to' if moved else 'set:'} "
-                f"{format_deadline(found.at, now, tz)} — from “{words}”."
-                + (" If that is not the offender's new deadline, press Undo or type the "
-                   "right time." if moved else ""), undo))
+                outcome.announcements.append(Announcement(
+                    say("deadline.moved", old=kept, deadline=deadline, words=words),
+                    [{"title": say("button.undo_deadline", time=kept),
+                      "payload": f'/undo_deadline{{"deadline":"{previous}"}}'}]))
+            else:
+                outcome.announcements.append(Announcement(
+                    say("deadline.set", deadline=deadline, words=words)))
             return
     if found.status == "ambiguous":
         state.previous_deadline = None  # the deadline moved on: no undo of an older move
@@ -512,10 +525,10 @@ def check_deadline(state: CaseState, outcome: Outcome, text: str, intent: str | 
         state.deadline_words = words
         outcome.events.append({"kind": "deadline", "code": "ambiguous", "text": words, "at": now})
         raise_flag(state, outcome, "active_deadline", words, "rules:deadline", now)
-        question = found.question or (
-            f"The deadline was given as “{words}”. What exact time is it? "
-            "Type the time, for example 9pm or 21:00.")
-        outcome.announcements.append(Announcement(f"Deadline time not confirmed. {question}"))
+        # (the deadline reader's own question is worded in actions/deadlines.py)
+        question = found.question or say("deadline.ask_exact_time", words=words)
+        outcome.announcements.append(Announcement(say("deadline.not_confirmed",
+                                                      question=question)))
         return
     if found.status in ("withdrawn", "passed") and (state.deadline_at or state.deadline_status):
         state.previous_deadline = None
@@ -523,18 +536,17 @@ def check_deadline(state: CaseState, outcome: Outcome, text: str, intent: str | 
         state.deadline_status = found.status
         state.deadline_words = words
         outcome.events.append({"kind": "deadline", "code": found.status, "text": words, "at": now})
-        outcome.announcements.append(Announcement(
-            f"The deadline is {found.status}: no active deadline now (“{words}”). "
-            "The case notes keep the history."))
+        outcome.announcements.append(Announcement(say(
+            "deadline.withdrawn" if found.status == "withdrawn" else "deadline.passed",
+            words=words)))
     elif found.status in ("withdrawn", "passed"):
         state.deadline_status = found.status
         state.deadline_words = words
         outcome.events.append({"kind": "deadline", "code": found.status, "text": words, "at": now})
         if found.status == "passed" and found.at is not None:
             # said as if it were still to come: the counsellor hears why no countdown starts
-            outcome.announcements.append(Announcement(
-                f"The time given (“{words}”, {found.at.astimezone(tz):%H:%M}) has passed "
-                "already, so no countdown starts. If the offender set a new time, type it."))
+            outcome.announcements.append(Announcement(say(
+                "deadline.given_passed", words=words, time=f"{found.at.astimezone(tz):%H:%M}")))
 
 
 def tick_checklist(state: CaseState, outcome: Outcome, text: str, intent: str | None,

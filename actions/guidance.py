@@ -27,6 +27,8 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any, Iterable
 
+from actions.messages import say
+
 DATA_DIR = Path(__file__).resolve().parent.parent / "data" / "guidance"
 COUNTRIES_DIR = DATA_DIR / "countries"
 
@@ -485,7 +487,6 @@ def referral(country: str | None) -> dict:
 MAX_ANSWERS = 2
 #: At most this many apps' reporting routes in one answer.
 MAX_ROUTES = 2
-FULL_LIST_HINT = "Ask 'all advice' for the full list."
 
 
 @dataclass(frozen=True)
@@ -540,11 +541,11 @@ def _selects(raw: dict, text: str) -> bool:
 def _route(entry: dict) -> str:
     """An app's reporting route: the in-app steps, then its link (introduced by its
     ``url_label`` when it has one; none when ``url`` is null)."""
-    line = f"{entry['name']}: {entry['in_app']}"
-    if entry.get("url"):
-        label = f"{entry['url_label']}: " if entry.get("url_label") else ""
-        line += f" — {label}{entry['url']}"
-    return line
+    line = say("advice.route", platform=entry["name"], steps=entry["in_app"])
+    if entry.get("url") and entry.get("url_label"):
+        return say("advice.route_labelled_link", route=line, label=entry["url_label"],
+                   url=entry["url"])
+    return say("advice.route_link", route=line, url=entry["url"]) if entry.get("url") else line
 
 
 def core_advice(role: str | None) -> list[dict]:
@@ -568,7 +569,7 @@ def _with_core(path: str, routes: list[str]) -> list[str]:
 def _answer_lines(raw: dict, path: str, country: str | None, routes: list[str]) -> list[str]:
     lines: list[str] = []
     if raw.get("tools") == "takedown":
-        lines += [f"{t['name']}: {t['who_for']} {t['url']}"
+        lines += [say("advice.takedown_tool", name=t["name"], who_for=t["who_for"], url=t["url"])
                   for t in takedown_tools(country, child=True) if t.get("kind") == "takedown"]
     if routes and raw.get("platform_text"):
         return lines + _with_core(path, routes) + _paragraphs(raw["platform_text"])
@@ -577,7 +578,8 @@ def _answer_lines(raw: dict, path: str, country: str | None, routes: list[str]) 
         step = next((s for s in referral(country).get("referral_pathway") or []
                      if isinstance(s, dict) and s.get("id") == raw["country_step"]), None)
         if step:
-            lines.append(step["text"] + (f" {step['url']}" if step.get("url") else ""))
+            lines.append(say("advice.step_link", text=step["text"], url=step["url"])
+                         if step.get("url") else step["text"])
     return lines + _with_core(path, routes)
 
 

@@ -159,7 +159,8 @@ def negation() -> dict[str, Any]:
                 rf"^\s*(?:{'|'.join(re.escape(str(w)) for w in spec.get('caller_after', []))})\b",
                 re.I),
             "after_no": re.compile(
-                r"^(?:\s*[\w'/]+){0,3}\s*[-:–—=,]?\s*(?:(?:(?:she|he|they|yp|cyp|child|son|daughter|lad|"
+                r"^(?:\s*[\w'/]+(?:-[\w']+)*){0,3}\s*[-:–—=,]?\s*[\"“‘']?\s*"
+                r"(?:(?:(?:she|he|they|yp|cyp|child|son|daughter|lad|"
                 r"boy|girl|pupil|student|niece|nephew)\s+)?(?:said|says|answered|replied)\s+)?"
                 rf"(?:{'|'.join(re.escape(str(w)) for w in spec.get('after_no', []))})\b"
                 rf"(?!\s*(?:{'|'.join(re.escape(str(w)) for w in spec.get('after_no_not_before', []))})\b)",
@@ -190,7 +191,10 @@ def answered_no(doc: Doc, end: int) -> bool:
     after = doc[end:end + 8].text if end < len(doc) else ""
     if not after or doc[end - 1].text in ("no", "none"):
         return False
-    after = re.split(r"[.!?;\n]| but ", after)[0]
+    sentence = re.split(r"[.!?;\n]", after)[0]
+    if re.search(r"\b(?:but|although|though|except)\b", sentence, re.I):
+        return False  # "she said no, but sometimes": the no is taken back
+    after = sentence
     dash_or_said = re.search(r"[-:–—=]|\b(said|says|answered|replied|denies|denied)\b", after)
     return bool(dash_or_said) and bool(negation()["after_no"].match(after))
 
@@ -249,6 +253,36 @@ def counsellor_plan(doc: Doc, start: int) -> bool:
             return False  # "ask about self-harm? yes"
         return True
     return "?" not in between and ":" not in between
+
+
+@lru_cache(maxsize=1)
+def _contact_words() -> tuple[re.Pattern[str], re.Pattern[str]]:
+    spec = load("negation.yml")
+
+    def words(key: str) -> re.Pattern[str]:
+        items = sorted((str(w) for w in spec.get(key, [])), key=len, reverse=True)
+        return re.compile("|".join((r"(?<![\w'])" if w[:1].isalnum() else "") + re.escape(w)
+                                   + (r"(?![\w])" if w[-1:].isalnum() else "") for w in items),
+                          re.I)
+    return words("ended"), words("current")
+
+
+def contact_ended(text: str) -> str | None:
+    """The words that say the offender's contact or access is over ("blocked since Sunday,
+    nothing since", "he's on remand"), when the note says nothing of contact or access now
+    (``ended`` and ``current`` in data/risk/negation.yml); else None."""
+    ended, current = _contact_words()
+    said = ended.search(text or "")
+    if said is None or current.search(text):
+        return None
+    return said.group(0)
+
+
+def plans(text: str) -> bool:
+    """A sentence of the note is the counsellor's plan ("need to ask about ...", "Q for
+    yp: ..."): a feature of the meaning voter, beside the rules' findings."""
+    return any(negation()["plan"].match(part.strip())
+               for part in re.split(r"[.!\n]", text or "") if part.strip())
 
 
 def clause_of(doc: Doc, span: Span) -> str:

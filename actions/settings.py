@@ -127,12 +127,23 @@ def max_message_chars() -> int:
 
 
 def too_long_text(length: int) -> str:
-    limit = max_message_chars()
-    return (f"That message is too long ({length:,} characters; the limit is {limit:,}). "
-            "It was not saved. Send it in shorter parts.")
+    from actions.messages import say
+
+    return say("channel.too_long", length=f"{length:,}", limit=f"{max_message_chars():,}")
 
 
-EMPTY_TEXT = "That message was empty, so there was nothing to check or save."
+def empty_text() -> str:
+    from actions.messages import say
+
+    return say("channel.empty")
+
+
+def __getattr__(name: str) -> str:
+    """``EMPTY_TEXT``, as the channels (actions/server) read it: data/messages.yml's
+    ``channel.empty``, read on first use, never at import time."""
+    if name == "EMPTY_TEXT":
+        return empty_text()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def is_blank(text: object) -> bool:

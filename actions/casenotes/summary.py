@@ -26,6 +26,7 @@ from datetime import datetime, timezone, tzinfo
 from typing import Any
 
 from actions import settings
+from actions.messages import say
 
 ROLE_LABELS = {"child": "Child / young person", "parent_carer": "Parent or carer",
                "other": "Other"}
@@ -93,14 +94,15 @@ def summarise(store: Any, case_id: str, now: datetime | None = None,
     escalated_at = None  # the latest escalation that was not undone
     for e in events:
         at = _iso(e["at"])
-        timeline.append({"at": at, "kind": e["kind"], "code": e["code"], "text": e["text"]})
+        timeline.append({"at": at, "kind": e["kind"], "code": e["code"], "text": e["text"],
+                         "source": e.get("actor")})
         kind, code, text = e["kind"], e["code"], e["text"]
         if kind == "red_flag" and code:
             flags[code] = {"code": code, "label": _flag_label(code), "words": text,
                            "raised_at": at, "source": e.get("actor"), "dismissed": None,
                            "dismissed_at": None, "escalated_at": None}
         elif kind == "red_flag_dismissed" and code in flags:
-            flags[code]["dismissed"] = text or "raised in error"
+            flags[code]["dismissed"] = text or say("flag.raised_in_error")
             flags[code]["dismissed_at"] = at
         elif kind == "red_flag_restored" and code in flags:  # not dismissed any more, and
             # back NOT escalated, as the panel shows it, until escalation is confirmed again
@@ -415,19 +417,27 @@ def case_facts(summary: dict[str, Any]) -> dict[str, Any]:
 
 # --- the handover a supervisor reads in one screen -----------------------------------------
 
-HANDOVER_ROLES = {"child": "Young person", "parent_carer": "Parent or carer",
-                  "other": "Someone else worried about a child"}
+#: the message naming each caller role in the handover's first line
+HANDOVER_ROLES = {"child": "handover.role.child", "parent_carer": "handover.role.parent_carer",
+                  "other": "handover.role.other"}
 #: checklist items (both paths, data/guidance/paths.yml) whose answers say what happens
-#: next; the handover shows them with the key facts, not among the answers
+#: next; the handover shows them with the key facts, not among the answers (the message
+#: of each title first)
 OUTCOME_ITEMS = (
-    ("Safety plan", ("safety_plan",)),
-    ("Actions agreed", ("advised_trusted_adult", "advised_police", "explain_referral",
-                        "signpost_support")),
-    ("Follow-up", ("next_contact", "watch_behaviour")),
+    ("handover.outcome.safety_plan", ("safety_plan",)),
+    ("handover.outcome.actions_agreed", ("advised_trusted_adult", "advised_police",
+                                         "explain_referral", "signpost_support")),
+    ("handover.outcome.follow_up", ("next_contact", "watch_behaviour")),
 )
-#: the item that asks about suicide and self-harm on each path, and its handover label
-SELF_HARM_ITEMS = {"child": ("self_harm", "Suicide / self-harm"),
-                   "parent_carer": ("mental_health", "Mental health (suicide / self-harm)")}
+#: the item that asks about suicide and self-harm on each path, and its handover label's
+#: message
+SELF_HARM_ITEMS = {"child": ("self_harm", "handover.self_harm.child"),
+                   "parent_carer": ("mental_health", "handover.self_harm.parent_carer")}
+
+
+def handover_role(role: str | None) -> str:
+    """Who called, in the handover's words ("Young person", "Caller not known")."""
+    return say(HANDOVER_ROLES.get(role or "", "handover.role.unknown"))
 HANDOVER_ANSWERS = 8   # answers listed; the rest are in the full timeline
 HANDOVER_NOTES = 3     # the last few notes
 NOT_REACHED_SHOWN = 4  # checklist items never reached, the first few in path order
@@ -457,7 +467,7 @@ def _handover_zone() -> tuple[tzinfo, str]:
         zone = settings.timezone()
         return zone, zone.key
     except ValueError:
-        return timezone.utc, "UTC: HELPLINE_TIMEZONE is not a valid time zone"
+        return timezone.utc, say("handover.zone_invalid")
 
 
 def _path(role: str | None) -> str:
@@ -525,7 +535,7 @@ def advice_title(code: str | None, role: str | None = None) -> str:
     on Instagram" for ``platform:Instagram``."""
     code = code or ""
     if code.startswith("platform:"):
-        return f"reporting on {code.split(':', 1)[1]}"
+        return say("advice.reporting_on", platform=code.split(":", 1)[1])
     try:
         from actions import guidance
 
@@ -545,18 +555,20 @@ def _deadline_line(d: dict[str, Any], clock) -> str:
         if when is not None:
             at, words = at or _iso(when), rest
     set_times = [h["deadline_at"] for h in d.get("history") or [] if h.get("deadline_at")]
-    said = f" — “{clip(words, WORDS_LIMIT)}”" if words else ""
+    said = say("handover.words", words=clip(words, WORDS_LIMIT)) if words else ""
     if status == "none":
-        return "Deadline: none recorded"
+        return say("handover.deadline_none")
     if status == "set" and at:
-        return f"Deadline: {clock(at)} — active{said}"
+        return say("handover.deadline_active", time=clock(at), words=said)
     if status == "passed":
         at = at or (set_times[-1] if set_times else None)
-        return f"Deadline: {clock(at) + ' — ' if at else ''}passed{said}"
+        return (say("handover.deadline_passed_at", time=clock(at), words=said) if at
+                else say("handover.deadline_passed", words=said))
     if status == "withdrawn":
-        was = f" (was {clock(set_times[-1])})" if set_times else ""
-        return f"Deadline: withdrawn{was}{said}"
-    return f"Deadline: time not confirmed{said}"  # ambiguous: no exact time yet
+        was = say("handover.deadline_was", time=clock(set_times[-1])) if set_times else ""
+        return say("handover.deadline_withdrawn", was=was, words=said)
+    # ambiguous: no exact time yet
+    return say("handover.deadline_not_confirmed", words=said)
 
 
 def _message_with(words: str | None, texts: list[str]) -> str | None:
@@ -598,70 +610,80 @@ def to_handover(summary: dict[str, Any]) -> str:
     facts = summary.get("facts") or case_facts(summary)
     lines = []
 
-    when = (f"{opened.day} {opened:%b %Y}, opened {opened:%H:%M}, " if opened else "")
-    when += f"closed {clock(summary['closed_at'])}" if summary.get("closed_at") else "still open"
-    lines.append(f"Handover — {HANDOVER_ROLES.get(role or '', 'Caller not known')} — "
-                 f"{when} ({zone_name})")
+    state = (say("handover.state_closed_at", time=clock(summary["closed_at"]))
+             if summary.get("closed_at") else say("handover.state_open"))
+    when = (say("handover.opened", date=f"{opened.day} {opened:%b %Y}",
+                time=f"{opened:%H:%M}", state=state) if opened else state)
+    lines.append(say("handover.title", role=handover_role(role), when=when, zone=zone_name))
 
     ages = facts["ages"]
-    age = (f"Age: {ages[0]}" if len(ages) == 1 else
-           f"Age: {' or '.join(map(str, ages))} (more than one mentioned: check)" if ages else
-           "Age: not recorded")
-    lines.append(f"{age} · Platform: {', '.join(facts['platforms']) or 'not recorded'}")
+    age = (say("handover.age", age=ages[0]) if len(ages) == 1 else
+           say("handover.ages", ages=say("handover.ages_separator").join(map(str, ages)))
+           if ages else say("handover.age_none"))
+    platforms = ", ".join(facts["platforms"])
+    lines.append(say("handover.age_platform", age=age, platforms=platforms) if platforms
+                 else say("handover.age_platform_none", age=age))
 
     demand = facts["demand"]
     parts = []
     if demand["money"]:
-        via = f" via {', '.join(demand['payment'])}" if demand["payment"] else ""
-        parts.append(f"money {' / '.join(demand['amounts'])}{via}" if demand["amounts"]
-                     else f"money (amount not recorded){via}")
+        via = (say("handover.demand_via", methods=", ".join(demand["payment"]))
+               if demand["payment"] else "")
+        parts.append(say("handover.demand_money", amounts=" / ".join(demand["amounts"]), via=via)
+                     if demand["amounts"] else say("handover.demand_money_no_amount", via=via))
     if demand["more_images"]:
-        parts.append("more images")
+        parts.append(say("handover.demand_more_images"))
     if not parts and demand.get("words"):
-        parts.append(f"other: “{clip(demand['words'], LINE_LIMIT)}”")
-    lines.append(f"Demand: {'; '.join(parts) or 'not recorded'}")
+        parts.append(say("handover.demand_other", words=clip(demand["words"], LINE_LIMIT)))
+    lines.append(say("handover.demand", demand="; ".join(parts)) if parts
+                 else say("handover.demand_none"))
     lines.append(_deadline_line(summary["deadline"], clock))
 
     if not flags:
-        lines.append("Red flags: none raised")
+        lines.append(say("handover.no_red_flags"))
     flag_words = []
     # the live flags first, the most severe first (the panel's order)
     for f in sorted(flags, key=lambda f: (bool(f["dismissed"]), _flag_severity(f["code"]))):
         words = clip(f["words"], WORDS_LIMIT)
         flag_words.append(_one_line(f["words"]))
-        said = f" — “{words}”" if words else ""
+        said = say("handover.words", words=words) if words else ""
         if f["dismissed"]:
-            lines.append(f"Dismissed: {_flag_label(f['code'])}{said} — reason: "
-                         f"{clip(f['dismissed'], LINE_LIMIT)} ({clock(f['dismissed_at'])})")
+            lines.append(say("handover.dismissed", flag=_flag_label(f["code"]), words=said,
+                             reason=clip(f["dismissed"], LINE_LIMIT),
+                             time=clock(f["dismissed_at"])))
         else:
-            done = (f"escalated {clock(f['escalated_at'])}" if f["escalated_at"]
-                    else "NOT ESCALATED")
+            done = (say("handover.escalated_at", time=clock(f["escalated_at"]))
+                    if f["escalated_at"] else say("handover.not_escalated"))
             # said only when the meaning check alone raised it: the words may not say it
             # the way a rule would, so the reader knows to weigh them
             source = f.get("source") or ""
             alone = source.startswith("meaning:") and " + " not in source
-            found = f" (found by {_found_by(source)})" if alone else ""
-            lines.append(f"Red flag: {_flag_label(f['code'])}{said}{found} — {done}")
+            found = say("handover.found_by", checks=_found_by(source)) if alone else ""
+            lines.append(say("handover.red_flag", flag=_flag_label(f["code"]), words=said,
+                             found_by=found, escalation=done))
 
     # the texts quoted in full above the answers, so neither an answer nor a note repeats
     # one (a flag's words are often a part of a message: that answer is still listed)
     shown_texts: set[str] = set()
-    item, label = SELF_HARM_ITEMS[_path(role)]
+    item, label_id = SELF_HARM_ITEMS[_path(role)]
+    label = say(label_id)
     disclosure = next((f for f in flags if f["code"] == "self_harm_risk"
                        and not f["dismissed"]), None)
     if answers.get(item) and _one_line(answers[item]) not in flag_words:
         # the most important line: room for the plan and the means
-        lines.append(f"{label}: {clip(answers[item], 3 * LINE_LIMIT)}")
+        lines.append(say("handover.self_harm_answer", label=label,
+                         answer=clip(answers[item], 3 * LINE_LIMIT)))
         shown_texts.add(_one_line(answers[item]))
     elif disclosure:  # the whole message that raised it: plan and means are often there
         message = _message_with(disclosure["words"], case_texts(summary))
         if message and message != _one_line(disclosure["words"]):
-            lines.append(f"{label}: “{clip(message, WORDS_LIMIT + 40)}”")
+            lines.append(say("handover.self_harm_message", label=label,
+                             message=clip(message, WORDS_LIMIT + 40)))
             shown_texts.add(message)
         else:
-            lines.append(f"{label}: see the red flag above")
+            lines.append(say("handover.self_harm_see_flag", label=label))
     else:
-        lines.append(f"{label}: not asked")
+        lines.append(say("handover.self_harm_not_asked", label=label))
 
     shown = {item}
     agreed = False
@@ -672,9 +694,10 @@ def to_handover(summary: dict[str, Any]) -> str:
         if said:
             agreed = True
             shown_texts.update(said)
-            lines.append(f"{title}: {'; '.join(clip(t, LINE_LIMIT) for t in said)}")
+            lines.append(say("handover.outcome", title=say(title),
+                             answers="; ".join(clip(t, LINE_LIMIT) for t in said)))
     if not agreed:
-        lines.append("Actions agreed / safety plan / follow-up: none recorded")
+        lines.append(say("handover.outcome_none"))
 
     # the other answers, in the path's order; one line per answer text (a message that
     # answered two items is listed once, with both labels)
@@ -686,88 +709,114 @@ def to_handover(summary: dict[str, Any]) -> str:
         by_text.setdefault(_one_line(answers[k]), []).append(labels.get(k, k))
     by_text = {t: ls for t, ls in by_text.items() if t not in shown_texts}
     if not by_text:
-        lines.append("Answers: all above" if answers else "Answers: none recorded")
+        lines.append(say("handover.answers_all_above" if answers else "handover.answers_none"))
     else:
-        lines.append(f"Answers ({len(by_text)}):")
+        lines.append(say("handover.answers", count=len(by_text)))
         for text, item_labels in list(by_text.items())[:HANDOVER_ANSWERS]:
-            lines.append(f"• {'; '.join(item_labels)}: {clip(text, LINE_LIMIT)}")
+            lines.append(say("handover.answer", items="; ".join(item_labels),
+                             answer=clip(text, LINE_LIMIT)))
         if len(by_text) > HANDOVER_ANSWERS:
-            lines.append(f"• … {len(by_text) - HANDOVER_ANSWERS} more in the full timeline")
+            lines.append(say("handover.answers_more", count=len(by_text) - HANDOVER_ANSWERS))
         shown_texts.update(by_text)
     if summary.get("moved_on"):
-        lines.append("Skipped (not asked): " + "; ".join(
-            labels.get(k, k) for k in summary["moved_on"]))
+        lines.append(say("handover.skipped", items="; ".join(
+            labels.get(k, k) for k in summary["moved_on"])))
     not_reached = [k for k in summary.get("not_reached") or [] if k != item]
     if not_reached:  # (the suicide and self-harm question has its own line above)
         shown_now = not_reached[:NOT_REACHED_SHOWN]
         more = len(not_reached) - len(shown_now)
-        lines.append(f"Not reached ({len(not_reached)}): "
-                     + "; ".join(labels.get(k, k) for k in shown_now)
-                     + (f"; … {more} more in the export" if more else ""))
+        items = "; ".join(labels.get(k, k) for k in shown_now)
+        lines.append(say("handover.not_reached_more", count=len(not_reached), items=items,
+                         more=more) if more
+                     else say("handover.not_reached", count=len(not_reached), items=items))
 
     titles = list(dict.fromkeys(advice_title(a["code"], role)
                                 for a in _first_of_each(summary["advice"])))
-    lines.append(f"Advice shown to the counsellor: {', '.join(titles) or 'none'}")
+    advice = ", ".join(titles)
+    lines.append(say("handover.advice", advice=advice) if advice
+                 else say("handover.advice_none"))
 
     said_elsewhere = shown_texts | set(flag_words) | {_one_line(v) for v in answers.values()}
     notes = [n for n in summary["notes"] if _one_line(n["text"]) not in said_elsewhere]
     if not notes:
-        lines.append("Notes: none")
+        lines.append(say("handover.notes_none"))
     else:
         last = notes[-HANDOVER_NOTES:]
-        lines.append(f"Notes ({len(notes)}" + (f", last {len(last)}" if len(last) < len(notes)
-                                                else "") + "):")
-        lines += [f"• {clock(n['at'])} {clip(n['text'], LINE_LIMIT)}" for n in last]
+        lines.append(say("handover.notes_last", count=len(notes), shown=len(last))
+                     if len(last) < len(notes) else say("handover.notes", count=len(notes)))
+        lines += [say("handover.note", time=clock(n["at"]), note=clip(n["text"], LINE_LIMIT))
+                  for n in last]
 
     stage = summary.get("stage")
-    lines.append(f"Case ref {summary['case_id'][:8]}" + (
-        f" · last stage: {_stage_title(role, stage)}" if stage and stage != "closed" else ""))
+    ref = summary["case_id"][:8]
+    lines.append(say("handover.case_ref_stage", ref=ref, stage=_stage_title(role, stage))
+                 if stage and stage != "closed" else say("handover.case_ref", ref=ref))
     return "\n".join(line for line in (_one_line(x) for x in lines) if line)
+
+
+#: the timeline's messages for a deadline withdrawn or passed: (without, with a time)
+TIMELINE_DEADLINES = {
+    "withdrawn": ("timeline.deadline_withdrawn", "timeline.deadline_withdrawn_at"),
+    "passed": ("timeline.deadline_passed", "timeline.deadline_passed_at"),
+}
 
 
 def _timeline_text(t: dict[str, Any], role: str | None, labels: dict[str, str],
                    clock) -> str:
     kind, code, text = t["kind"], t["code"], _one_line(t["text"])
-    said = f"“{text}”" if text else ""
+    said = say("timeline.quoted", text=text) if text else ""
     flags = ", ".join(_flag_label(c.strip()) for c in (code or "").split(",") if c.strip())
     if kind == "opened":
-        return f"Case opened: {HANDOVER_ROLES.get(code or '', 'caller not known')}"
+        return (say("timeline.opened", role=say(HANDOVER_ROLES[code])) if code in HANDOVER_ROLES
+                else say("timeline.opened_unknown"))
     if kind == "closed":
-        return "Case closed" + (f" ({text})" if text else "")
+        return say("timeline.closed_why", text=text) if text else say("timeline.closed")
     if kind == "note":
-        return ("Note added after closing: " if code == "after_close" else "Note: ") + text
+        return say("timeline.note_after_close" if code == "after_close" else "timeline.note",
+                   text=text)
     if kind == "answer":
         label = labels.get(code or "") or _answer_label(code, role)
-        return f"Moved on from: {label}" if text == MOVED_ON else f"Answer — {label}: {text}"
+        return (say("timeline.moved_on", item=label) if text == MOVED_ON
+                else say("timeline.answer", item=label, text=text))
     if kind == "red_flag":
-        return f"Red flag raised: {_flag_label(code or '')} {said}".rstrip()
+        return say("timeline.red_flag", flag=_flag_label(code or ""), words=said).rstrip()
     if kind == "red_flag_dismissed":
-        return f"Red flag dismissed: {_flag_label(code or '')} — {text or 'raised in error'}"
+        return say("timeline.red_flag_dismissed", flag=_flag_label(code or ""),
+                   reason=text or say("flag.raised_in_error"))
     if kind == "red_flag_restored":
-        return f"Red flag restored: {_flag_label(code or '')}" + (f" — {text}" if text else "")
+        return (say("timeline.red_flag_restored_why", flag=_flag_label(code or ""), text=text)
+                if text else say("timeline.red_flag_restored", flag=_flag_label(code or "")))
     if kind == "red_flag_not_raised":
-        return (f"Not raised: {_flag_label(code or '')} — the meaning check overruled the "
-                f"other checks on {said}").rstrip()
+        if "contact ended" in str(t.get("source") or ""):
+            return say("timeline.not_raised_contact_ended", flag=_flag_label(code or ""),
+                       words=said).rstrip()
+        return say("timeline.not_raised", flag=_flag_label(code or ""), words=said).rstrip()
     if kind == "deadline":
         when, words = _parse_deadline(t["text"])
-        words_said = f" (“{_one_line(words)}”)" if words else ""
+        words_said = say("timeline.deadline_words", words=_one_line(words)) if words else ""
         if code == "set" and when is not None:
-            return f"Deadline set: {clock(_iso(when))}{words_said}"
+            return say("timeline.deadline_set", time=clock(_iso(when)), words=words_said)
         if code == "ambiguous":
-            return f"Deadline mentioned, exact time not confirmed: {said}"
-        return f"Deadline {code}" + (f": {clock(_iso(when))}" if when else "") + words_said
+            return say("timeline.deadline_not_confirmed", words=said)
+        plain, timed = TIMELINE_DEADLINES.get(code or "", (None, None))
+        if when is not None:
+            return (say(timed, time=clock(_iso(when)), words=words_said) if timed else
+                    say("timeline.deadline_status_at", status=code, time=clock(_iso(when)),
+                        words=words_said))
+        return (say(plain, words=words_said) if plain else
+                say("timeline.deadline_status", status=code, words=words_said))
     if kind == "advice":
-        return f"Advice shown to the counsellor: {advice_title(code, role)}"
+        return say("timeline.advice", advice=advice_title(code, role))
     if kind == "referral":
-        return f"Referral: {(code or '').replace('_', ' ')} {text}".strip()
+        return say("timeline.referral", to=(code or "").replace("_", " "), text=text).strip()
     if kind == "escalation":
-        return f"Escalation started for: {flags or 'the red flags so far'}" + (
-            f" — {said}" if said else "")
+        return say("timeline.escalation", flags=flags or say("timeline.flags_so_far"),
+                   words=say("timeline.words_after", words=said) if said else "")
     if kind == "escalation_undone":
-        return f"Escalation record withdrawn ({flags or 'every red flag'})" + (
-            f" — {said}" if said else "")
+        return say("timeline.escalation_undone", flags=flags or say("timeline.every_flag"),
+                   words=say("timeline.words_after", words=said) if said else "")
     if kind == "stage":
-        return f"Guidance stage: {_stage_title(role, code)}"
+        return say("timeline.stage", stage=_stage_title(role, code))
     return " ".join(x for x in (kind.replace("_", " ").capitalize(), code or "", said) if x)
 
 

@@ -96,16 +96,18 @@ def _negation_words() -> frozenset[str]:
 
 
 def rule_features(text: str) -> list[float]:
-    """What the rules see: each rule code (after negation), a negation word, a question."""
+    """What the rules see: each rule code (after negation), a negation word, a question,
+    the counsellor's own plan ("need to ask about ...")."""
     codes = {flag.code for flag in risk.detect_flags(text)}
     words = set(re.findall(r"[a-z']+", text.lower()))
     return [float(code in codes) for code in CODES] + [
         float(bool(words & _negation_words()) or "n't" in text.lower()),
         float("?" in text),
+        float(risk.plans(text)),
     ]
 
 
-RULE_FEATURES = len(CODES) + 2
+RULE_FEATURES = len(CODES) + 3
 
 
 def features(vectors: np.ndarray, texts: list[str]) -> np.ndarray:

@@ -9,6 +9,7 @@ import yaml
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions import actions as A
+from actions.messages import say
 from support import ROOT, make_tracker
 
 DOMAIN = yaml.safe_load((ROOT / "domain.yml").read_text())
@@ -233,13 +234,13 @@ async def test_database_down_tells_the_counsellor_and_loses_nothing(monkeypatch)
     A.case_store.cache_clear()
     messages, _, s1 = await run(A.ActionAddNote(), "add note: bus number 42", "add_note",
                                 slots=slots)
-    assert any("NOT being saved" in t for t in texts(messages))
+    assert say("notes.not_saved") in texts(messages)
     assert s1["unsaved_events"] and s1["unsaved_events"][0]["text"] == "bus number 42"
     monkeypatch.undo()
     A.case_store.cache_clear()
     messages, _, s2 = await run(A.ActionNextStep(), "what next?", "what_next", slots=s1)
     assert s2["unsaved_events"] == []
-    assert any("now saved" in t for t in texts(messages))
+    assert say("notes.saved_again", count=1) in texts(messages)
     notes = [e["text"] for e in A.case_store().events(slots["case_id"]) if e["kind"] == "note"]
     assert "bus number 42" in notes
 
@@ -263,7 +264,7 @@ async def test_a_coding_error_in_a_case_note_write_surfaces_and_is_not_queued(mo
     tracker = make_tracker("add note: bus number 42", "add_note", 0.9, slots, None, "conv-1", T0)
     with pytest.raises(TypeError, match="a bug, not an outage"):
         await A.ActionAddNote().run(dispatcher, tracker, DOMAIN)
-    assert not any("NOT being saved" in t for t in texts(dispatcher.messages))
+    assert say("notes.not_saved") not in texts(dispatcher.messages)
 
 
 async def test_the_handover_falls_back_only_when_the_store_is_down(monkeypatch):
@@ -274,7 +275,7 @@ async def test_the_handover_falls_back_only_when_the_store_is_down(monkeypatch):
     monkeypatch.setenv("CASE_DB_URL", DB_DOWN)
     A.case_store.cache_clear()
     messages, _, _ = await run(A.ActionSummary(), "summary", "summary", slots=slots)
-    assert "The case notes cannot be read right now" in texts(messages)[0]
+    assert texts(messages)[0].splitlines()[1] == say("handover.notes_unreadable")
     monkeypatch.undo()
     A.case_store.cache_clear()
     # a case the store does not hold (opened while it was down): the same fallback
@@ -307,7 +308,8 @@ async def test_case_note_reads_treat_only_an_unavailable_store_as_down(monkeypat
 
     monkeypatch.setattr(CaseStore, "events", down)
     assert A.not_yet_recorded(case_id, [event]) == [event]
-    assert A.typed_dismiss_reason(tracker, state, "offender_known").startswith("typed by")
+    assert A.typed_dismiss_reason(tracker, state, "offender_known") == say(
+        "dismiss.typed_reason_lost")
     monkeypatch.setattr(CaseStore, "events", programming_error)
     with pytest.raises(TypeError):
         A.not_yet_recorded(case_id, [event])

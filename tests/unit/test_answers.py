@@ -14,11 +14,12 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from actions import actions as A
 from actions import guidance as G
+from actions.messages import say
 from support import ROOT, make_tracker
 
 DOMAIN = yaml.safe_load((ROOT / "domain.yml").read_text())
 T0 = datetime(2026, 11, 24, 18, 30, tzinfo=timezone.utc).timestamp()
-ALL_ADVICE = {"title": "All advice", "payload": "/ask_advice"}
+ALL_ADVICE = {"title": say("button.all_advice"), "payload": "/ask_advice"}
 
 
 def slots_after(events, slots=None):
@@ -81,7 +82,7 @@ async def test_takedown_tools_is_a_short_answer_naming_take_it_down():
     assert lines[0].startswith("Take It Down") and "https://takeitdown.ncmec.org" in lines[0]
     assert not any(line.startswith("•") for line in lines), "not the advice list"
     assert all("StopNCII" not in line or line.startswith("Not StopNCII") for line in lines)
-    assert lines[-1] == G.FULL_LIST_HINT and messages[-1]["buttons"] == [ALL_ADVICE]
+    assert lines[-1] == say("advice.full_list_hint") and messages[-1]["buttons"] == [ALL_ADVICE]
     assert advice_codes(slots["case_id"]) == ["takedown"]
 
 
@@ -159,7 +160,7 @@ async def test_the_advice_list_when_asked_for_or_no_topic(text):
     lines = lines_of(messages)
     bullets = [line for line in lines if line.startswith("•")]
     assert len(bullets) == len(G.advice("parent_carer"))
-    assert G.FULL_LIST_HINT not in lines
+    assert say("advice.full_list_hint") not in lines
 
 
 def test_everything_counts_only_on_its_own():
@@ -209,7 +210,7 @@ async def test_a_plain_note_is_noted_not_answered_with_a_help_menu(intent):
     messages, _ = await run(A.ActionFallback(), "mum is with her now", intent, slots,
                             confidence=0.3)
     said = "\n".join(texts(messages))
-    assert said.startswith("Noted.") and "I can help with" not in said
+    assert said.startswith(say("fallback.noted") + " ") and say("fallback.menu") not in said
     assert "mum is with her now" in kept_notes(slots["case_id"])
 
 
@@ -217,7 +218,7 @@ async def test_a_plain_note_is_noted_not_answered_with_a_help_menu(intent):
 async def test_gibberish_or_an_unanswerable_question_gets_the_menu_and_is_kept(text):
     slots = await open_case()
     messages, _ = await run(A.ActionFallback(), text, "nlu_fallback", slots, confidence=0.2)
-    assert any("I can help with" in t for t in texts(messages))
+    assert say("fallback.menu") in texts(messages)
     assert text in kept_notes(slots["case_id"])
 
 

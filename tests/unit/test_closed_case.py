@@ -7,6 +7,7 @@ import time
 
 from actions import actions as A
 from actions.casenotes import summarise, to_markdown
+from actions.messages import say
 from unit.test_actions import open_case, panel, run, texts
 
 
@@ -30,7 +31,7 @@ async def test_the_closing_handover_says_closed_and_offers_a_new_call():
     assert "still open" not in handover
     assert messages[-1]["custom"]["type"] == "handover_timeline"  # the full timeline, folded
     said = [m for m in messages if m.get("text")][-1]
-    assert [b["title"] for b in said["buttons"]][0] == "New call: young person"
+    assert [b["title"] for b in said["buttons"]][0] == say("button.new_call.child")
     assert panel(messages)["stage"] == "closed"
     assert {e["name"] for e in events if e["event"] == "cancel_reminder"}, "reminders stop"
 
@@ -41,7 +42,8 @@ async def test_a_note_after_closing_is_kept_and_marked_not_taken_for_the_open_ca
                                  (A.ActionNextStep(), "what next?", "what_next")):
         messages, _, _ = await run(action, text, intent, closed, sender="conv-closed",
                                    timestamp=time.time())
-        assert texts(messages)[0].startswith("This case is closed.")
+        assert texts(messages)[0] == say("closed.reply_words_kept" if intent == "add_note"
+                                         else "closed.reply")
         assert "Next:" not in " ".join(texts(messages))
     events = A.case_store().events(slots["case_id"])
     late = [e for e in events if e["kind"] == "note" and e["code"] == "after_close"]

@@ -10,6 +10,7 @@ import pytest
 
 from actions import casestate
 from actions.casestate import CaseState
+from actions.messages import say
 
 TZ = ZoneInfo("Europe/London")
 NOW = datetime(2026, 11, 29, 19, 23, tzinfo=timezone.utc)  # 19:23 in London
@@ -117,7 +118,7 @@ async def test_undo_deadline_restores_the_old_time_with_its_reminders_and_a_note
     assert first["deadline_at"] != moved["deadline_at"]
     button = next(b for m in messages for b in m.get("buttons") or []
                   if b["payload"].startswith("/undo_deadline"))
-    assert button["title"] == "Undo: keep 21:00"
+    assert button["title"] == say("button.undo_deadline", time="21:00")
     replies, events, after = await run(A.ActionUndoDeadline(), button["payload"], "undo_deadline",
                                        moved, entities=[{"entity": "deadline",
                                                          "value": first["deadline_at"]}])

@@ -9,6 +9,7 @@ import yaml
 
 from actions import actions as A
 from actions import casestate, guidance, risk
+from actions.messages import say
 from support import ROOT
 from unit.test_actions import open_case, panel, run, texts
 
@@ -36,7 +37,8 @@ async def test_each_raised_in_error_button_names_its_flag():
     assert {"offender_known", "active_deadline"} <= set(slots["red_flags"])
     titles = [b["title"] for m in messages for b in m.get("buttons") or []
               if b["payload"].startswith("/dismiss_flag")]
-    assert "Raised in error: Offender known" in titles and "Raised in error: Deadline" in titles
+    assert say("button.raised_in_error", flag="Offender known") in titles
+    assert say("button.raised_in_error", flag="Deadline") in titles
     assert len(titles) == len(set(titles)), "two flags in one turn: two different buttons"
     assert casestate.flag_buttons("self_harm_risk")[1] == {
         "title": "Raised in error: Suicide/self-harm risk",
@@ -55,14 +57,14 @@ async def test_a_bare_dismissal_asks_why_and_keeps_the_flag():
                                    "dismiss_flag", slots,
                                    entities=[{"entity": "flag", "value": "offender_known"}])
     assert "offender_known" in after["red_flags"]
-    assert texts(messages)[0].startswith("Why was “Offender known to the child” raised in error?")
+    assert texts(messages)[0] == say("dismiss.why", flag="Offender known to the child")
     buttons = messages[0]["buttons"]
     reasons = [b for b in buttons if '"reason"' in b["payload"]]
     assert 2 <= len(reasons) <= 4
     assert all(payload_values(b["payload"])["flag"] == "offender_known" for b in reasons)
     assert {payload_values(b["payload"])["reason"] for b in reasons} == {
         r["id"] for r in risk.dismiss_reasons()}
-    assert buttons[-1] == {"title": "Keep the flag",
+    assert buttons[-1] == {"title": say("button.keep_flag"),
                            "payload": '/dismiss_flag{"flag":"offender_known","confirm":"no"}'}
     assert "red_flag_dismissed" not in [e["kind"] for e in events(slots["case_id"])]
     # "Keep the flag" keeps it, and moves no checklist question on (as "what next?" would)
@@ -75,7 +77,8 @@ async def test_a_bare_dismissal_asks_why_and_keeps_the_flag():
     assert kept["red_flags"] == after["red_flags"]
     assert kept.get("checklist_done") == after.get("checklist_done")
     assert kept.get("pending_item") == after.get("pending_item")
-    assert texts(messages)[0].startswith("Kept: “Offender known to the child” stays raised")
+    assert texts(messages)[0] == say("dismiss.kept_not_escalated",
+                                     flag="Offender known to the child")
     assert "red_flag_dismissed" not in [e["kind"] for e in events(slots["case_id"])]
 
 
@@ -88,9 +91,9 @@ async def test_a_reason_button_dismisses_with_the_reason_and_offers_an_undo():
     assert "offender_known" not in after["red_flags"]
     assert after["dismissed_flags"] == ["offender_known"]
     said = texts(messages)[0]
-    assert said.startswith("Marked “Offender known to the child” as raised in error (reason: "
-                           "the words are about someone else, not this child).")
-    assert messages[0]["buttons"] == [{"title": "Undo: restore Offender known",
+    assert said == say("dismiss.done", flag="Offender known to the child",
+                       reason="the words are about someone else, not this child")
+    assert messages[0]["buttons"] == [{"title": say("button.restore_flag", flag="Offender known"),
                                        "payload": '/restore_flag{"flag":"offender_known"}'}]
     assert panel(messages)["red_flags"] == []
     dismissed = [e for e in events(slots["case_id"]) if e["kind"] == "red_flag_dismissed"]
@@ -183,7 +186,7 @@ async def test_an_old_button_of_a_dismissed_flag_never_dismisses_another_flag():
         "dismiss_flag", one_left, entities=[{"entity": "flag", "value": "active_deadline"},
                                             {"entity": "reason", "value": "misread"}])
     assert after["red_flags"] == ["offender_known"]
-    assert "is not raised in this case now" in texts(messages)[0]
+    assert texts(messages)[0] == say("dismiss.not_raised_dismissed", flag="Outstanding deadline")
 
 
 async def test_restore_brings_the_flag_back_not_escalated_and_writes_an_event():
@@ -203,9 +206,12 @@ async def test_restore_brings_the_flag_back_not_escalated_and_writes_an_event():
     assert restored["red_flags"] == ["self_harm_risk"] and restored["dismissed_flags"] == []
     assert not restored["escalated"] and "self_harm_risk" not in restored["escalated_flags"]
     said = texts(messages)[0]
-    assert said.startswith("⚠ Restored “Self-harm or suicide risk”, raised by “") \
-        and "It is NOT escalated." in said
-    assert messages[0]["buttons"] == [casestate.ESCALATION_STARTED]
+    info = risk.flag_info("self_harm_risk", restored["caller_role"])
+    assert said == say("restore.done_with_words", flag=info["label"],
+                       words=restored["flag_words"]["self_harm_risk"],
+                       escalation=info["escalation"])
+    assert messages[0]["buttons"] == [{"title": say("button.escalation_started"),
+                                       "payload": "/confirm_escalation"}]
     state = panel(messages)
     assert state["red_flags"] == ["self_harm_risk"] and state["flags"][0]["escalated"] is False
     kinds = [(e["kind"], e["code"]) for e in events(slots["case_id"])]
@@ -216,7 +222,7 @@ async def test_restore_brings_the_flag_back_not_escalated_and_writes_an_event():
     messages, _, again = await run(A.ActionRestoreFlag(), "put the flag back", "restore_flag",
                                    restored)
     assert again["red_flags"] == ["self_harm_risk"]
-    assert "nothing to restore" in texts(messages)[0]
+    assert texts(messages)[0] == say("restore.nothing")
 
 
 async def test_a_restored_flag_is_not_dismissed_in_the_summary():

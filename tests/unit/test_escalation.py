@@ -7,8 +7,9 @@ from __future__ import annotations
 import pytest
 
 from actions import actions as A
-from actions import casestate
+from actions import casestate, risk
 from actions.casenotes import summarise, to_markdown
+from actions.messages import say
 from unit.test_actions import open_case, panel, run, texts
 
 SELF_HARM = "she said she wants to kill herself"
@@ -41,7 +42,8 @@ async def test_not_escalated_is_never_recorded_as_escalated(intent):
     messages, _, after = await run(action, "supervisor not free yet, havent escalated",
                                    intent, slots)
     assert not after.get("escalated") and not after.get("escalated_at")
-    assert texts(messages)[0].startswith("Not recorded")
+    assert texts(messages)[0] == say("escalation.not_started" if intent == "confirm_escalation"
+                                     else "escalation.nothing_to_undo")
     assert [b["payload"] for b in messages[0]["buttons"]] == ["/confirm_escalation"]
     kinds = [e["kind"] for e in A.case_store().events(slots["case_id"])]
     assert "escalation" not in kinds
@@ -52,7 +54,7 @@ async def test_a_future_escalation_asks_instead_of_recording():
     messages, _, after = await run(A.ActionConfirmEscalation(), "I'll escalate after the call",
                                    "confirm_escalation", slots)
     assert not after.get("escalated")
-    assert "still to come" in texts(messages)[0]
+    assert texts(messages)[0] == say("escalation.still_to_come")
 
 
 async def test_a_recorded_escalation_can_be_undone_and_the_notes_keep_both():
@@ -66,7 +68,7 @@ async def test_a_recorded_escalation_can_be_undone_and_the_notes_keep_both():
                                     "undo that, escalation has NOT started",
                                     "confirm_escalation", escalated)
     assert not undone.get("escalated") and not undone["escalated_at"]
-    assert "withdrawn" in texts(messages)[0]
+    assert texts(messages)[0] == say("escalation.withdrawn")
     assert panel(messages)["flags"][0]["escalated"] is False
     kinds = [e["kind"] for e in A.case_store().events(slots["case_id"])]
     assert kinds.count("escalation") == 1 and kinds.count("escalation_undone") == 1
@@ -106,12 +108,14 @@ async def test_what_next_gives_the_flags_protocol_step_before_any_question():
     assert "self_harm_risk" in flagged["red_flags"]
     messages, _, after = await run(A.ActionNextStep(), "what next?", "what_next", flagged)
     first = texts(messages)[0]
-    assert first.startswith("First: Self-harm or suicide risk is NOT escalated")
+    info = risk.flag_info("self_harm_risk", flagged["caller_role"])
+    assert first == say("next.flag_step", flag=info["label"], escalation=info["escalation"])
     assert "Next:" not in first
     assert [b["payload"] for b in messages[0]["buttons"]][0] == "/confirm_escalation"
     # asked again: no loop; the question comes, with the open flag still in sight
     messages, _, again = await run(A.ActionNextStep(), "what next?", "what_next", after)
-    assert texts(messages)[0].startswith("Still NOT escalated: Self-harm or suicide risk.")
+    assert texts(messages)[0].startswith(
+        say("next.still_not_escalated", flags="Self-harm or suicide risk") + "\n")
     assert "Next:" in texts(messages)[0]
     # once escalated, the questions come plain
     _, _, escalated = await run(A.ActionConfirmEscalation(), "", "confirm_escalation", again)

@@ -21,6 +21,7 @@ from hypothesis import HealthCheck, given, settings, strategies as st
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions import actions as A
+from actions.messages import say
 from actions import casestate, deadlines, risk
 from actions.casenotes import DEADLINE_CODES, KINDS
 from actions.casestate import CaseState
@@ -202,10 +203,10 @@ def test_a_note_reads_back_exactly_as_written(open_case_slots, note):
     expected = A.LONE_SURROGATE.sub("\ufffd", kept)[len("add note: "):].strip()
     last = A.case_store().events(open_case_slots["case_id"])[-1]
     if expected:
-        assert message_texts(messages) == ["Noted in the case record."]
+        assert message_texts(messages) == [say("note.added")]
         assert last["kind"] == "note" and last["text"] == expected
     else:
-        assert "empty" in message_texts(messages)[0]
+        assert message_texts(messages)[0] == say("note.empty")
 
 
 @FEW

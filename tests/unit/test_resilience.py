@@ -15,6 +15,7 @@ from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions import actions as A
+from actions.messages import say
 from actions.server import resilience
 from support import ROOT
 
@@ -73,7 +74,7 @@ async def test_the_check_catches_up_raises_the_missed_flag_and_keeps_the_words()
     dispatcher = CollectingDispatcher()
     result = await A.ActionCheckEveryMessage().run(dispatcher, tracker_of(events, slots), DOMAIN)
     said = [m.get("text") or "" for m in dispatcher.messages]
-    assert said[0].startswith("✓ The assistant service is back") and "1 message" in said[0]
+    assert said[0] == say("recheck.findings", count=1, findings=1)
     assert dispatcher.messages[0][A.RECHECKED_KEY] == 1
     assert any(t.startswith("⚠ RED FLAG") and "wants to die" in t for t in said)
     flags = next(e["value"] for e in result if e.get("name") == "red_flags")
