@@ -123,6 +123,19 @@ RED_FLAG_SETS = {
                               "0.91 / 0.91 / 0.87, precision 0.71 / 0.71 / 0.61, messages with "
                               "no flag left clean 0.57 (the rules alone: recall 0.69 / 0.74 / "
                               "0.55)",
+    "red_flags_heldout8.yml": "180 messages (61 hard negatives) written blind by an eighth "
+                              "session (2026-11-30); first run, before any fix from it: "
+                              "recall 1.00 / 0.92 / 0.96, precision 0.80 / 0.78 / 0.58, no "
+                              "flag left clean 0.49 (the rules alone: recall 0.83 / 0.76 / "
+                              "0.77); then used to find the kinds of false flag fixed "
+                              "(contact said to be over, denials, the counsellor's plans)",
+    "red_flags_heldout9.yml": "199 messages (73 hard negatives) written blind by a ninth "
+                              "session (2026-11-30), asked to make it hard both ways; first "
+                              "run, after the fixes from set 8 and before any from this set: "
+                              "recall 0.85 / 0.91 / 0.91, precision 0.63 / 0.79 / 0.68, no "
+                              "flag left clean 0.52 (the rules alone: recall 0.60 / 0.75 / "
+                              "0.58); its self-harm misses led to reading self-harm clause "
+                              "by clause",
 }
 DEADLINE_SETS = {
     "deadlines.yml": "written with the code",

@@ -65,6 +65,17 @@ def sentences(text: str) -> list[str]:
     return parts if len(parts) > 1 else []
 
 
+CLAUSE = re.compile(r"(?<=[.!?;,])\s+|\s+(?:and then|and|but|then)\s+", re.I)
+
+
+def clauses(text: str) -> list[str]:
+    """The clauses of a piece, of three words or more, when it has several: "his stepdad
+    is the one blackmailing him, he's home tonight, and ds has been talking about jumping"
+    read whole is mostly about the stepdad."""
+    parts = [p.strip() for p in CLAUSE.split(text) if p and len(p.split()) >= 3]
+    return parts if len(parts) > 1 else []
+
+
 def windows(text: str) -> list[str]:
     """The message, or pieces of it when long: whole sentences packed up to WINDOW
     characters (a longer sentence in overlapping pieces), so that a phrase in the middle of
@@ -141,9 +152,13 @@ class Voter:
     features) of the training messages, its decision value turned into a probability by a
     sigmoid fitted on out-of-fold decisions (Platt scaling)."""
 
-    def __init__(self, model: dict[str, Any], encoder: encoder_module.Encoder) -> None:
+    def __init__(self, model: dict[str, Any], encoder: encoder_module.Encoder,
+                 clause_flags: Iterable[str] = (), clause_threshold: float = 1.0) -> None:
         self.model = model
         self.encoder = encoder
+        # flags also read clause by clause, raised by one clause at clause_threshold
+        self.clause_flags = [c for c in clause_flags if c in CODES]
+        self.clause_threshold = float(clause_threshold)
         self.rows = np.asarray(model["rows"], dtype=np.float32)  # training features
         self.row_norms = (self.rows ** 2).sum(axis=1)
         self.gamma = float(model["gamma"])
@@ -179,6 +194,15 @@ class Voter:
         for j, code in enumerate(CODES):
             best = int(np.argmax(scores[:, j]))
             votes[code] = Vote(code, float(scores[best, j]), pieces[best])
+        parts = [c for piece in pieces for c in clauses(piece)] if self.clause_flags else []
+        if parts:
+            by_clause = self.scores_of(parts)
+            for code in self.clause_flags:
+                j = CODES.index(code)
+                best = int(np.argmax(by_clause[:, j]))
+                score = float(by_clause[best, j])
+                if score >= self.clause_threshold and score > votes[code].score:
+                    votes[code] = Vote(code, score, parts[best])
         raised = [v for v in votes.values()
                   if v.score >= min(self.threshold(v.code), self.context_threshold(v.code))]
         for vote in raised:  # the sentence that says it, when the piece has several
@@ -358,6 +382,10 @@ class MeaningVoter(GraphComponent):
                 # disclosure costs most); the bar loses at most veto_loss of right raises
                 "veto_flags": ["offender_known", "ongoing_risk"], "veto_loss": 0.01,
                 "veto_bars": [0.01, 0.02, 0.03, 0.05, 0.075, 0.1, 0.15],
+                # read clause by clause too (a disclosure in one clause of a message about
+                # something else): raised by one clause at clause_threshold; self-harm only,
+                # where a miss costs most (the figures: docs/evaluation.md)
+                "clause_flags": ["self_harm_risk"], "clause_threshold": 0.4,
                 # whole-message commands (set by CommandClassifier, before this component)
                 "skip_commands": ["what_next", "summary", "time_left", "close_case",
                                   "start_again"]}
@@ -387,7 +415,9 @@ class MeaningVoter(GraphComponent):
         # the encoder is checked and loaded at start, not at the first message: a missing
         # or altered file stops the server here (encoder.EncoderError, one line)
         encoder = encoder_module.Encoder() if voter_enabled() else None
-        component.voter = Voter(model, encoder) if encoder is not None else None
+        component.voter = Voter(model, encoder, component.config["clause_flags"],
+                                component.config["clause_threshold"]) \
+            if encoder is not None else None
         return component
 
     def __init__(self, config: Dict[Text, Any], model_storage: ModelStorage,
@@ -405,7 +435,8 @@ class MeaningVoter(GraphComponent):
                       progress=lambda line: print(line, flush=True))
         with self.model_storage.write_to(self.resource) as folder:
             (Path(folder) / MODEL_FILE).write_text(json.dumps(model), encoding="utf-8")
-        self.voter = Voter(model, encoder)
+        self.voter = Voter(model, encoder, self.config["clause_flags"],
+                           self.config["clause_threshold"])
         return self.resource
 
     def process_training_data(self, training_data: TrainingData) -> TrainingData:
