@@ -26,6 +26,7 @@ from actions import casestate, guidance, risk, settings
 from actions.casestate import CaseState
 from actions.messages import say
 from actions.payload import was_button
+from actions.server.tokens import counsellor_of
 
 logger = logging.getLogger(__name__)
 
@@ -241,6 +242,8 @@ def write_events(dispatcher: CollectingDispatcher, tracker: Tracker, state: Case
     kept = tracker.get_slot("unsaved_events") or []
     pending = queued_events(kept, tracker.sender_id, now)
     fresh = [stamped(e, state, tracker.sender_id, now) for e in events]
+    fresh = [dict(e, counsellor=counsellor_of(tracker.events)) if e["kind"] == "opened"
+             else e for e in fresh]  # who took the call: their token's claim (the channel's)
     queue = pending + fresh
     if not queue:
         return [SlotSet("unsaved_events", [])] if kept else []
@@ -316,7 +319,8 @@ def ensure_case(store: Any, first: dict[str, Any]) -> None:
     """Create the case row if this batch opens the case (id chosen by the action)."""
     if first["kind"] == "opened" and store.case(first["case_id"]) is None:
         store.open_case(first["conversation_id"], first.get("caller_role") or "other",
-                        datetime.fromisoformat(first["at"]), case_id=first["case_id"])
+                        datetime.fromisoformat(first["at"]), case_id=first["case_id"],
+                        counsellor_id=first.get("counsellor"))
 
 
 def open_case(state: CaseState, role: str | None, now: datetime) -> tuple[CaseState, dict]:
@@ -1088,7 +1092,7 @@ def fallback_handover(state: CaseState) -> str:
                 else say("handover.not_escalated"))
         lines.append(say("handover.red_flag", flag=risk.flag_info(code)["label"],
                          words=say("handover.words", words=said) if said else "",
-                         found_by="", escalation=done))
+                         found_by="", escalation=done, acknowledged=""))
     if not state.red_flags:
         lines.append(say("handover.no_red_flags"))
     for code in state.dismissed_flags:

@@ -200,17 +200,29 @@ def host_origins(environ: Mapping[str, str] | None = None) -> list[str]:
 
 # --- tokens and request sizes ----------------------------------------------------------------
 
+def hours(name: str, default: str) -> float:
+    """A positive number of hours from the environment variable ``name``; refused, naming
+    the variable, when it is not one."""
+    raw = env(name, default) or default
+    try:
+        value = float(raw)
+    except ValueError:
+        raise ValueError(f"{name}={raw!r} is not a number of hours") from None
+    if value <= 0:
+        raise ValueError(f"{name} must be more than 0")
+    return value
+
+
 def token_max_hours() -> float:
     """The longest life a token may have (``TOKEN_MAX_HOURS``, default 12): a token whose
     ``exp`` lies further ahead, or that has none, is refused everywhere."""
-    raw = env("TOKEN_MAX_HOURS", "12") or "12"
-    try:
-        hours = float(raw)
-    except ValueError:
-        raise ValueError(f"TOKEN_MAX_HOURS={raw!r} is not a number of hours") from None
-    if hours <= 0:
-        raise ValueError("TOKEN_MAX_HOURS must be more than 0")
-    return hours
+    return hours("TOKEN_MAX_HOURS", "12")
+
+
+def board_hours() -> float:
+    """How long an open case stays on the supervisor's board after its last event
+    (``BOARD_HOURS``, default 12)."""
+    return hours("BOARD_HOURS", "12")
 
 
 #: Characters of one message that the NLU reads (intent and entities). The red-flag and

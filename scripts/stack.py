@@ -91,9 +91,17 @@ def admin_token(secret: str, hours: float = 12) -> str:
     return tokens.mint(secret, "admin", hours=hours)
 
 
-def user_token(secret: str, conversation_id: str, hours: float = 12) -> str:
-    """A bearer JWT scoped to one conversation (role user), as a panel would hold."""
-    return tokens.mint(secret, "user", conversation_id, hours=hours)
+def user_token(secret: str, conversation_id: str, hours: float = 12,
+               counsellor: str | None = "dev-counsellor") -> str:
+    """A bearer JWT scoped to one conversation (role user), as a panel would hold; it
+    names the counsellor (``user.counsellor``, required in production; None: no claim)."""
+    return tokens.mint(secret, "user", conversation_id, hours=hours, staff_id=counsellor)
+
+
+def supervisor_token(secret: str, supervisor: str = "dev-supervisor", hours: float = 12) -> str:
+    """A bearer JWT for the supervisor's board (role supervisor): it reads the board and
+    acknowledges red flags, and may write into no conversation."""
+    return tokens.mint(secret, "supervisor", hours=hours, staff_id=supervisor)
 
 
 def current_model() -> Path:
@@ -204,12 +212,18 @@ class Stack:
 
     def start_panel(self) -> None:
         import panel_server
+        from actions.casenotes import CaseStore
 
         production = settings.production(self.env)
         mint = None if production else functools.partial(user_token, self.secret)
+        # the supervisor's board reads the case notes (and the handover decrypts them)
+        store = CaseStore(self.env.get("CASE_DB_URL", "").strip() or None,
+                          key=self.env.get("CASE_NOTES_KEY", "").strip() or None)
+        board = panel_server.Board(self.secret, store, production=production)
         handler = panel_server.handler(self.rasa_url, self.env["HELPLINE_TIMEZONE"], mint,
                                        settings.host_origins(self.env),
-                                       max_message_chars=settings.max_message_chars())
+                                       max_message_chars=settings.max_message_chars(),
+                                       board=board)
         self.panel_server = panel_server.serve(self.env["RASA_HOST"],
                                                int(self.env["PANEL_PORT"]), handler)
 
@@ -277,12 +291,17 @@ def banner(stack: Stack) -> str:
     if not settings.production(stack.env):
         lines += ["", f"Development admin token (12 h): {admin_token(stack.secret)}"]
         lines.insert(3, f"  Demo helpline  {stack.panel_url}/demo.html  (panel beside a mock screen)")
+        lines.insert(4, f"  Supervisor     {stack.panel_url}/supervisor.html#token="
+                        f"{supervisor_token(stack.secret)}  (the board; development token, 12 h)")
         lines.append("WARNING: development mode: the side panel mints its own tokens "
                      "(/demo/token); set HELPLINE_ENV=production to turn that off.")
         if stack.generated_secret:
             lines.append("WARNING: RASA_JWT_SECRET is not set; using a development secret "
                          "kept in var/jwt_secret, so anyone who can read it can open any "
                          "conversation in the side panel. Set it in production.")
+    else:
+        lines.insert(3, f"  Supervisor     {stack.panel_url}/supervisor.html  (the board; a "
+                        "supervisor token from the helpline's back end)")
     lines += ["", "Press Ctrl-C to stop everything."]
     return "\n".join(lines)
 
@@ -331,7 +350,8 @@ def foreground(name: str) -> int:
     stack = Stack()
     if name == "panel":
         stack.start_panel()
-        print(f"Side panel on {stack.panel_url}/", flush=True)
+        print(f"Side panel on {stack.panel_url}/, supervisor board on "
+              f"{stack.panel_url}/supervisor.html", flush=True)
         signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
         try:
             signal.pause()

@@ -5,6 +5,9 @@
  * links are made only for http(s) URLs. The conversation id, the token, the last messages
  * and the last case_state live in sessionStorage, so a reload restores the panel; the
  * countdown runs here from `deadline_at`, so it goes on when the Rasa server is away.
+ * With the supervisor's board on (`board` in /config.json), the panel asks its own server
+ * every few seconds, with its token, which of its case's flags a supervisor has
+ * acknowledged (`GET /panel/acks`: its own conversation only) and says so on the flag.
  */
 (function () {
   "use strict";
@@ -18,6 +21,7 @@
   ];
   var ROLE_NAMES = { child: "Young person", parent_carer: "Parent or carer", other: "Someone else" };
   var DEADLINE_ALERTS = [60, 30, 15, 5, 0]; // minutes left at which a screen reader is told
+  var ACK_POLL_MS = 3000; // how often the panel asks which flags a supervisor has seen
 
   var el = function (id) { return document.getElementById(id); };
   var config = { rasa_url: null, timezone: "UTC", demo_tokens: false, host_origins: [] };
@@ -29,6 +33,7 @@
   var outbox = [];
   var tick = null;
   var lastAlert = null;
+  var ackTimer = null;
 
   // ---- storage -------------------------------------------------------------------------
   function loadStore() {
@@ -36,7 +41,7 @@
       var saved = JSON.parse(window.sessionStorage.getItem(STORE_KEY) || "null");
       if (saved && typeof saved === "object") return saved;
     } catch (e) { /* storage off or corrupt: start afresh */ }
-    return { conversationId: null, token: null, messages: [], caseState: null, replies: [] };
+    return { conversationId: null, token: null, messages: [], caseState: null, replies: [], acks: {} };
   }
 
   function saveStore() {
@@ -397,9 +402,70 @@
       body.appendChild(actions);
       details.appendChild(body);
       li.appendChild(details);
+      var acked = ackOf(cs.case_id, code);
+      if (acked) {
+        var ack = document.createElement("p");
+        ack.className = "flag-ack";
+        ack.textContent = "Supervisor acknowledged at " + clock(acked, false);
+        li.appendChild(ack);
+      }
       list.appendChild(li);
     });
     seenFlags = codes.slice();
+  }
+
+  // ---- the supervisor's acknowledgements ------------------------------------------------
+  function ackOf(caseId, code) {
+    var at = store.acks && store.acks[caseId] && store.acks[caseId][code];
+    var date = at ? new Date(at) : null;
+    return date && !isNaN(date.getTime()) ? date : null;
+  }
+
+  /** Ask the panel's server which flags of this conversation's open case a supervisor has
+   * acknowledged; only while a case with red flags is open. */
+  function pollAcks() {
+    var cs = store.caseState;
+    if (!config.board || !store.token || !cs || cs.stage === "closed" ||
+        !Array.isArray(cs.red_flags) || !cs.red_flags.length) return;
+    window.fetch("panel/acks", { headers: { Authorization: "Bearer " + store.token }, cache: "no-store" })
+      .then(function (r) {
+        if (r.status === 401 || r.status === 403 || r.status === 404) stopAcks();
+        if (!r.ok) throw new Error("acks: HTTP " + r.status);
+        return r.json();
+      })
+      .then(function (data) {
+        var fresh = {};
+        var added = [];
+        (Array.isArray(data && data.acks) ? data.acks : []).forEach(function (a) {
+          if (!a || typeof a.case_id !== "string" || typeof a.code !== "string" || typeof a.at !== "string") return;
+          fresh[a.case_id] = fresh[a.case_id] || {};
+          fresh[a.case_id][a.code] = a.at;
+          if (!ackOf(a.case_id, a.code) && store.caseState && a.case_id === store.caseState.case_id) added.push(a.code);
+        });
+        var before = JSON.stringify(store.acks || {});
+        var kept = {};
+        if (store.caseState && fresh[store.caseState.case_id]) kept[store.caseState.case_id] = fresh[store.caseState.case_id];
+        if (JSON.stringify(kept) === before) return;
+        store.acks = kept;
+        saveStore();
+        renderCase();
+        if (added.length) {
+          el("ack-alert").textContent = "Supervisor acknowledged: " +
+            added.map(function (c) { return flagText(c, store.caseState).label; }).join(", ") + ".";
+        }
+      })
+      .catch(function () { /* asked again at the next turn of the timer */ });
+  }
+
+  function startAcks() {
+    if (ackTimer || !config.board) return;
+    ackTimer = window.setInterval(pollAcks, ACK_POLL_MS);
+    pollAcks();
+  }
+
+  function stopAcks() {
+    if (ackTimer) window.clearInterval(ackTimer);
+    ackTimer = null;
   }
 
   function deadlineOf(cs) {
@@ -599,7 +665,7 @@
   function useSession(conversationId, token) {
     if (!conversationId || !token) return false;
     if (store.conversationId && store.conversationId !== conversationId) {
-      store = { conversationId: null, token: null, messages: [], caseState: null, replies: [] };
+      store = { conversationId: null, token: null, messages: [], caseState: null, replies: [], acks: {} };
       el("messages").textContent = "";
       el("flags").textContent = "";
     }
@@ -608,6 +674,7 @@
     store.token = token;
     saveStore();
     if (changed || !socket) connect();
+    startAcks();
     return true;
   }
 

@@ -16,7 +16,7 @@ from sqlalchemy.orm import declarative_base
 KINDS = frozenset({
     "opened", "closed", "note", "answer", "red_flag", "red_flag_dismissed",
     "red_flag_restored", "deadline", "advice", "referral", "escalation", "escalation_undone",
-    "stage", "red_flag_not_raised",
+    "stage", "red_flag_not_raised", "acknowledged",
 })
 DEADLINE_CODES = frozenset({"set", "ambiguous", "withdrawn", "passed"})
 
@@ -59,6 +59,9 @@ class Case(Base):
     caller_role = sa.Column(sa.String(32), nullable=True)
     #: time of the first ``escalation`` event, written with that event (set once)
     escalated_at = sa.Column(UTCDateTime, nullable=True)
+    #: the counsellor who opened the case: the ``counsellor`` claim of their token, passed
+    #: on by the channels (never from a message's text); added in revision 0003
+    counsellor_id = sa.Column(sa.String(255), nullable=True)
 
 
 class CaseEvent(Base):
@@ -73,3 +76,6 @@ class CaseEvent(Base):
     text_enc = sa.Column(sa.Text, nullable=True)
     #: who recorded it (counsellor id or "assistant"); added in revision 0002
     actor = sa.Column(sa.String(255), nullable=True)
+    #: for a ``deadline`` event of code ``set``: the deadline itself, in clear like every
+    #: other time, so the supervisor's board never decrypts a text; added in revision 0003
+    due_at = sa.Column(UTCDateTime, nullable=True)

@@ -165,6 +165,15 @@ def _now() -> datetime:
     return datetime.now(timezone.utc)
 
 
+def deadline_time(text: str | None) -> datetime | None:
+    """The time a ``deadline`` event of code ``set`` names ("<ISO time> (<words>)"), to
+    keep in clear beside the encrypted text (``due_at``); None if it names none."""
+    from actions.casenotes.summary import _parse_deadline
+
+    at, _ = _parse_deadline(text)
+    return None if at is None else utc(at)
+
+
 def _event_dict(row: CaseEvent, fernet: MultiFernet) -> dict[str, Any]:
     return {
         "id": row.id, "case_id": row.case_id, "at": row.at, "kind": row.kind,
@@ -176,7 +185,7 @@ def _case_dict(row: Case) -> dict[str, Any]:
     return {
         "id": row.id, "conversation_id": row.conversation_id, "opened_at": row.opened_at,
         "closed_at": row.closed_at, "caller_role": row.caller_role,
-        "escalated_at": row.escalated_at,
+        "escalated_at": row.escalated_at, "counsellor_id": row.counsellor_id,
     }
 
 
@@ -238,16 +247,29 @@ class CaseStore:
             with Session(self.engine, future=True) as session, session.begin():
                 yield session
 
+    def session(self, what: str = "read") -> contextlib.AbstractContextManager[Session]:
+        """One transaction for a reader outside the store (the supervisor's board,
+        actions/board.py): the schema migrated first where ``auto_migrate``, database
+        failures as :class:`StoreUnavailable`. Writes go through the methods below."""
+        return self._session(what)
+
     # -- writing -------------------------------------------------------------------------
 
     def open_case(self, conversation_id: str, caller_role: str | None, at: datetime | None = None,
-                  case_id: str | None = None, actor: str | None = None) -> str:
-        """Open a case (and log its ``opened`` event); returns the case id (uuid4 hex)."""
+                  case_id: str | None = None, actor: str | None = None,
+                  counsellor_id: str | None = None) -> str:
+        """Open a case (and log its ``opened`` event); returns the case id (uuid4 hex).
+        ``counsellor_id``: who took the call (their token's claim), also the event's actor
+        unless ``actor`` is given; anything but a short text is not kept."""
         case_id = case_id or uuid.uuid4().hex
         at = utc(at or _now())
+        if not isinstance(counsellor_id, str) or not counsellor_id.strip():
+            counsellor_id = None
+        counsellor_id = counsellor_id[:255] if counsellor_id else None
+        actor = actor or counsellor_id
         with self._session("open_case") as session:
             session.add(Case(id=case_id, conversation_id=conversation_id, opened_at=at,
-                             caller_role=caller_role))
+                             caller_role=caller_role, counsellor_id=counsellor_id))
             session.flush()
             session.add(CaseEvent(case_id=case_id, at=at, kind="opened", code=caller_role,
                                   actor=actor))
@@ -303,7 +325,9 @@ class CaseStore:
         return CaseEvent(case_id=case_id, at=utc(at), kind=kind,
                          code=None if code is None else str(code)[:255],
                          text_enc=crypto.encrypt(text, self.fernet),
-                         actor=event.get("actor") or event.get("source"))
+                         actor=event.get("actor") or event.get("source"),
+                         due_at=deadline_time(text) if kind == "deadline" and code == "set"
+                         else None)
 
     def close_case(self, case_id: str, at: datetime | None = None, text: str | None = None,
                    actor: str | None = None) -> None:

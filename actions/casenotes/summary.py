@@ -18,6 +18,8 @@ Event payloads (what the writers put in each kind):
 - ``escalation``: code = comma-separated flags (optional), text optional
 - ``escalation_undone``: code = comma-separated flags it had covered, text optional
 - ``stage``: code = stage id; ``note``: text; ``opened``: code = caller role; ``closed``
+- ``acknowledged``: code = flag code, actor = the supervisor (from the board's token), no
+  text: a supervisor has seen the flag (scripts/panel_server.py, actions/board.py)
 """
 from __future__ import annotations
 
@@ -100,13 +102,16 @@ def summarise(store: Any, case_id: str, now: datetime | None = None,
         if kind == "red_flag" and code:
             flags[code] = {"code": code, "label": _flag_label(code), "words": text,
                            "raised_at": at, "source": e.get("actor"), "dismissed": None,
-                           "dismissed_at": None, "escalated_at": None}
+                           "dismissed_at": None, "escalated_at": None, "acknowledged": []}
         elif kind == "red_flag_dismissed" and code in flags:
             flags[code]["dismissed"] = text or say("flag.raised_in_error")
             flags[code]["dismissed_at"] = at
         elif kind == "red_flag_restored" and code in flags:  # not dismissed any more, and
             # back NOT escalated, as the panel shows it, until escalation is confirmed again
-            flags[code].update(dismissed=None, dismissed_at=None, escalated_at=None)
+            flags[code].update(dismissed=None, dismissed_at=None, escalated_at=None,
+                               acknowledged=[])
+        elif kind == "acknowledged" and code in flags:  # by a supervisor, on the board
+            flags[code]["acknowledged"].append({"at": at, "by": e.get("actor")})
         elif kind == "escalation":
             escalated = [c.strip() for c in (code or "").split(",") if c.strip()]
             escalations.append({"at": at, "flags": escalated, "text": text})
@@ -229,6 +234,8 @@ def to_markdown(summary: dict[str, Any]) -> str:
             line += f"; escalated {when(f['escalated_at'])}"
         else:
             line += "; NOT ESCALATED"
+        for ack in f.get("acknowledged") or []:
+            line += f"; acknowledged by supervisor {ack['by'] or 'unknown'} {when(ack['at'])}"
         out.append(line)
     if summary["escalated_at"]:
         out.append(f"- Escalation process started: {when(summary['escalated_at'])}")
@@ -659,8 +666,10 @@ def to_handover(summary: dict[str, Any]) -> str:
             source = f.get("source") or ""
             alone = source.startswith("meaning:") and " + " not in source
             found = say("handover.found_by", checks=_found_by(source)) if alone else ""
+            acks = f.get("acknowledged") or []
+            seen = say("handover.acknowledged", time=clock(acks[0]["at"])) if acks else ""
             lines.append(say("handover.red_flag", flag=_flag_label(f["code"]), words=said,
-                             found_by=found, escalation=done))
+                             found_by=found, escalation=done, acknowledged=seen))
 
     # the texts quoted in full above the answers, so neither an answer nor a note repeats
     # one (a flag's words are often a part of a message: that answer is still listed)
@@ -817,6 +826,8 @@ def _timeline_text(t: dict[str, Any], role: str | None, labels: dict[str, str],
                    words=say("timeline.words_after", words=said) if said else "")
     if kind == "stage":
         return say("timeline.stage", stage=_stage_title(role, code))
+    if kind == "acknowledged":
+        return say("timeline.acknowledged", flag=_flag_label(code or ""))
     return " ".join(x for x in (kind.replace("_", " ").capitalize(), code or "", said) if x)
 
 

@@ -4,7 +4,9 @@ Rasa 3.6's ``socketio`` channel checks a JWT only when a client connects and the
 any ``session_id`` the client asks for, so one valid token could read or write every
 conversation. This channel keeps the token's claims per connection and lets a connection
 join and speak in only the conversation its token names (``user.username``); a token with
-``user.role`` ``admin`` (the helpline's back end, tests) may use any conversation.
+``user.role`` ``admin`` (the helpline's back end, tests) may use any conversation, and one
+of role ``supervisor`` (the board's) is refused at connect. Each message carries the
+token's counsellor id in its metadata (``helpline_counsellor``), never the client's.
 
 It also fixes two faults of Rasa 3.6's channel with python-socketio 5.x: ``enter_room`` is a
 coroutine there and Rasa never awaits it (session persistence silently sent bot messages to
@@ -57,6 +59,7 @@ class Grant:
 
     conversation_id: Optional[str]  # None: any conversation (admin)
     expires: float
+    counsellor: Optional[str] = None  # the token's counsellor, passed on with each message
 
     def allows(self, conversation_id: str) -> bool:
         return self.conversation_id is None or self.conversation_id == conversation_id
@@ -72,7 +75,9 @@ def grant_for(token: Any, key: str) -> Grant:
         claims = tokens.claims(token, key)
     except tokens.TokenRefused as exc:
         raise ConnectionRefusedError(str(exc)) from None
-    return Grant(claims.conversation_id, claims.expires)
+    if claims.role not in ("admin", "user"):  # a supervisor's board writes no conversation
+        raise ConnectionRefusedError("this token may not open a conversation")
+    return Grant(claims.conversation_id, claims.expires, claims.counsellor)
 
 
 def origin_allowed(environ: Dict[str, Any]) -> bool:
@@ -249,7 +254,8 @@ class BoundSocketIOInput(SocketIOInput):
                 BoundSocketIOOutput(sio, self.bot_message_evt),
                 sender_id,
                 input_channel=self.name(),
-                metadata=metadata,
+                # the counsellor's id from the token, never what the client sent
+                metadata=tokens.with_counsellor(metadata, grant.counsellor),
             ))
 
         return bp

@@ -11,6 +11,8 @@ Sanic app, so that:
 
 * every bearer token, on every route, is read by :func:`actions.server.tokens.claims`
   (HS256, ``exp`` required and at most ``TOKEN_MAX_HOURS`` ahead, no leeway): else 401;
+* a ``supervisor`` token (the board's) is refused on every route but ``/``: it may not
+  read or write any conversation;
 * a ``user`` token may only read its own conversation's tracker
   (``GET /conversations/<its id>/tracker``, how the panel restores itself after a reload)
   and use the channels (REST, Socket.IO), which check the conversation themselves;
@@ -104,6 +106,10 @@ async def guard(request: Any) -> Any:
     elif request.args.get("token") is not None:
         return _refuse(401, "send the token in an Authorization header, not the URL", request)
     request.ctx.helpline_claims = claims
+    if claims is not None and claims.role == "supervisor" and path != "/":
+        # the board's token: no conversation, no channel, no API route (the board is the
+        # panel server's); the channels refuse it too
+        return _refuse(403, "a supervisor's token may not use the conversations", request)
     if claims is not None and not claims.admin:
         own = OWN_TRACKER.match(path)
         allowed = (path.startswith(CHANNEL_PREFIXES) or path == "/"

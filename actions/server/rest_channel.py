@@ -7,8 +7,10 @@ when handling a message fails it answers an empty list and logs the message text
 * requires ``Authorization: Bearer <JWT>`` signed with ``RASA_JWT_SECRET``, in
   development too (the launcher has the secret and the panel its demo token), read by
   :func:`actions.server.tokens.claims` like every token of the Rasa server: a token of
-  role ``admin`` may write to any conversation, one of role ``user`` only to its own.
-  No token or a bad one: 401. A token for another conversation: 403;
+  role ``admin`` may write to any conversation, one of role ``user`` only to its own,
+  one of role ``supervisor`` to none. No token or a bad one: 401. A token for another
+  conversation, or a supervisor's: 403. The message's metadata carries the counsellor's
+  id from the token (``helpline_counsellor``; a value the client sent is dropped);
 * takes only JSON (``Content-Type: application/json``), a message of at most
   ``MAX_MESSAGE_CHARS`` characters, metadata of at most ``settings.MAX_METADATA_BYTES``
   and a sender id the stores can hold (actions/server/http_guard.py checks the first
@@ -76,15 +78,25 @@ class AuthRestInput(RestInput):
 
     def refusal(self, request: Request, sender: Any) -> Optional[HTTPResponse]:
         """None if the request's token may write to ``sender``, else the error response."""
+        return self.authorise(request, sender)[1]
+
+    def authorise(self, request: Request, sender: Any
+                  ) -> tuple[Optional[tokens.Claims], Optional[HTTPResponse]]:
+        """The token's claims if it may write to ``sender`` (a supervisor's token never
+        may), else the error response."""
         try:
             claims = tokens.claims(tokens.bearer(request.headers.get("Authorization")),
                                    self.secret)
         except tokens.TokenRefused as exc:
-            return response.json({"error": str(exc)}, status=401,
-                                 headers={"WWW-Authenticate": "Bearer"})
+            return None, response.json({"error": str(exc)}, status=401,
+                                       headers={"WWW-Authenticate": "Bearer"})
         if claims.allows(sender):
-            return None
-        return response.json({"error": "this token is not for that conversation"}, status=403)
+            return claims, None
+        if claims.role == "supervisor":
+            return None, response.json({"error": "a supervisor's token may not write into a "
+                                                 "conversation"}, status=403)
+        return None, response.json({"error": "this token is not for that conversation"},
+                                   status=403)
 
     def blueprint(
         self, on_new_message: Callable[[UserMessage], Awaitable[None]]
@@ -104,7 +116,7 @@ class AuthRestInput(RestInput):
             if body is None:
                 return response.json({"error": "the body must be a JSON object"}, status=400)
             sender = body.get("sender")
-            refused = self.refusal(request, sender)
+            claims, refused = self.authorise(request, sender)
             if refused is not None:
                 return refused
             if not isinstance(sender, str) or not sender.strip():
@@ -124,7 +136,9 @@ class AuthRestInput(RestInput):
                 await on_new_message(UserMessage(
                     settings.clean_text(body["message"]), collector, sender,
                     input_channel=self._extract_input_channel(request),
-                    metadata=self.get_metadata(request)))
+                    # the counsellor's id from the token, never from the body
+                    metadata=tokens.with_counsellor(self.get_metadata(request),
+                                                    claims.counsellor if claims else None)))
             except (CancelledError, Exception) as exc:  # never log the message itself
                 logger.error("a REST message was not handled (%s)", type(exc).__name__)
                 collector.messages.append({"recipient_id": sender, "text": NOT_HANDLED_TEXT})

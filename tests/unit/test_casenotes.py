@@ -250,9 +250,10 @@ def test_upgrade_from_revision_1_keeps_the_data(db_url, key):
                              "VALUES (:id, :at, 'note', :text)"),
                      {"id": "b" * 32, "at": opened, "text": token})
     store.upgrade()
-    assert store.current_revision() == "0002"
+    assert store.current_revision() == "0003"
     columns = {c["name"] for c in sa.inspect(store.engine).get_columns("case_events")}
-    assert "actor" in columns
+    assert {"actor", "due_at"} <= columns  # revisions 0002 and 0003
+    assert "counsellor_id" in {c["name"] for c in sa.inspect(store.engine).get_columns("cases")}
     indexes = {i["name"] for i in sa.inspect(store.engine).get_indexes("cases")}
     assert {"ix_cases_conversation_id", "ix_cases_closed_at"} <= indexes
     case = store.case("b" * 32)
@@ -269,7 +270,7 @@ def test_upgrade_from_revision_1_keeps_the_data(db_url, key):
 def test_sqlite_store_migrates_itself_on_first_use(tmp_path, key):
     store = CaseStore(f"sqlite:///{tmp_path / 'auto.db'}", key=key)
     case_id = store.open_case("conv-auto", "child", NOW)
-    assert store.case(case_id) and store.current_revision() == "0002"
+    assert store.case(case_id) and store.current_revision() == "0003"
 
 
 def test_migrations_folder_is_not_a_package():
@@ -492,7 +493,7 @@ def test_command_line_runs_as_a_module(tmp_path, key):
     run = subprocess.run([sys.executable, "-m", "actions.casenotes", "migrate"], cwd=ROOT,
                          env=env, capture_output=True, text=True, timeout=120)
     assert run.returncode == 0, run.stderr
-    assert "revision 0002" in run.stdout
+    assert "revision 0003" in run.stdout
 
 
 # --- failures -----------------------------------------------------------------------------

@@ -86,7 +86,7 @@ def test_config_tells_the_panel_where_rasa_is_and_the_helpline_time_zone(serve):
     # max_message_chars: the channels' limit, so the panel's box never cuts a long paste
     assert config == {"rasa_url": "http://127.0.0.1:5005", "timezone": "Europe/London",
                       "max_message_chars": 20000,
-                      "demo_tokens": False, "host_origins": HOST_ORIGINS}
+                      "demo_tokens": False, "host_origins": HOST_ORIGINS, "board": False}
 
 
 def test_pages_allow_scripts_from_the_panel_only_and_sockets_to_rasa_only(serve):
@@ -220,7 +220,8 @@ def test_demo_tokens_are_minted_only_when_turned_on(serve):
     two = requests.post(f"{on}/demo/token", timeout=5).json()
     assert one["conversation_id"] != two["conversation_id"]
     claims = jwt.decode(one["token"], SECRET, algorithms=["HS256"])
-    assert claims["user"] == {"username": one["conversation_id"], "role": "user"}
+    assert claims["user"] == {"username": one["conversation_id"], "role": "user",
+                              "counsellor": "dev-counsellor"}
     assert requests.get(f"{on}/demo/token", timeout=5).status_code == 405
 
 
