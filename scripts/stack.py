@@ -13,6 +13,7 @@ from __future__ import annotations
 import functools
 import http.server
 import os
+import random
 import secrets
 import signal
 import socket
@@ -34,10 +35,37 @@ from actions import settings  # noqa: E402  (after the path is set)
 from actions.server import tokens  # noqa: E402
 
 
+_GIVEN_PORTS: set[int] = set()
+
+
+def _ephemeral_low() -> int:
+    """The first port the kernel hands to outgoing connections (Linux: 32768)."""
+    try:
+        return int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        return 32768
+
+
 def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+    """A port nothing listens on now, for a server started a few seconds later.
+
+    Taken below the kernel's ephemeral range, so that no outgoing connection made in the
+    meantime (a database pool, a health check) can be given it before the server binds it,
+    and never the same port twice in one process. A CI run once lost its end-to-end tests
+    to a server that found its port taken and exited."""
+    low = _ephemeral_low()
+    for _ in range(500):
+        port = random.randint(20000, low - 1) if low > 20100 else 0
+        with socket.socket() as s:
+            try:
+                s.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            port = s.getsockname()[1]
+        if port not in _GIVEN_PORTS:
+            _GIVEN_PORTS.add(port)
+            return port
+    raise RuntimeError("no free port found on 127.0.0.1")
 
 
 def scratch_env(prefix: str) -> tuple[dict[str, str], Path]:
@@ -123,6 +151,15 @@ def die_with_parent() -> None:
         pass
 
 
+class ProcessExited(RuntimeError):
+    """A server of the stack exited while starting; the message ends with its log's tail."""
+
+    def __init__(self, code: int | None, tail: str) -> None:
+        super().__init__(f"a process exited with code {code} while starting; {tail}")
+        self.port_taken = "address already in use" in tail.lower() or \
+            "unable to start server" in tail.lower()
+
+
 @dataclass
 class Stack:
     """The processes of one assistant; ports default to the environment's."""
@@ -162,6 +199,15 @@ class Stack:
     def panel_url(self) -> str:
         return f"http://{self.env['RASA_HOST']}:{self.env['PANEL_PORT']}"
 
+    def log_tail(self, proc: subprocess.Popen, lines: int = 30) -> str:
+        """The last lines of one process's log (the logs hold no message text)."""
+        name = getattr(proc, "log_name", "")
+        try:
+            text = (self.log_dir / f"{name}.log").read_text(errors="replace")
+        except OSError:
+            return f"{name}: no log"
+        return f"{name}.log:\n" + "\n".join(text.splitlines()[-lines:])
+
     def _spawn(self, name: str, cmd: list[str]) -> subprocess.Popen:
         self.log_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
         fd = os.open(self.log_dir / f"{name}.log", os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
@@ -170,6 +216,7 @@ class Stack:
         proc = subprocess.Popen(cmd, cwd=ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT,
                                 stdin=subprocess.DEVNULL, start_new_session=True,
                                 preexec_fn=die_with_parent)
+        proc.log_name = name  # type: ignore[attr-defined]
         self.processes.append(proc)
         return proc
 
@@ -237,8 +284,7 @@ class Stack:
         while pending:
             for proc in self.processes:
                 if proc.poll() is not None:
-                    raise RuntimeError(f"a process exited with code {proc.returncode}; "
-                                       f"see {self.log_dir}/*.log")
+                    raise ProcessExited(proc.returncode, self.log_tail(proc))
             for name, (url, hdrs) in list(pending.items()):
                 try:
                     r = requests.get(url, headers=hdrs, timeout=2)

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import time
 import uuid
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -60,3 +61,18 @@ def texts(replies: list[dict]) -> list[str]:
 def case_state(replies: list[dict]) -> dict | None:
     states = [r["custom"] for r in replies if (r.get("custom") or {}).get("type") == "case_state"]
     return states[-1] if states else None
+
+
+def start_once_more_if_it_exits(start, attempts: int = 2):
+    """``start()`` (which starts a stack and waits for it); when a server exits while starting,
+    says why (its log's tail, in the warnings summary) and starts it once more on fresh
+    ports. A failure that is not a start-up race fails the second time as well."""
+    import stack as stack_module  # scripts/stack.py
+
+    for attempt in range(1, attempts + 1):
+        try:
+            return start()
+        except stack_module.ProcessExited as exc:
+            if attempt == attempts:
+                raise
+            warnings.warn(f"the test stack was started again on fresh ports: {exc}")

@@ -18,7 +18,7 @@ import requests
 import sqlalchemy as sa
 
 import stack as stack_module
-from support import Chat
+from support import Chat, start_once_more_if_it_exits
 
 PG_HOST, PG_PORT = "127.0.0.1", 5432
 REDIS_HOST, REDIS_PORT = "127.0.0.1", 6379
@@ -148,7 +148,7 @@ class ProductionStack(stack_module.Stack):
         while urls:
             for proc in self.processes:
                 if proc.poll() is not None:
-                    raise RuntimeError(f"{self.names[proc.pid]} exited with {proc.returncode}")
+                    raise stack_module.ProcessExited(proc.returncode, self.log_tail(proc))
             for url, headers in list(urls.items()):
                 try:
                     r = requests.get(url, headers=headers, timeout=2)
@@ -215,8 +215,19 @@ def production_stack(workdir, isolated_env):
 
         EncryptedSQLTrackerStore().engine.dispose()
         running.model = stack_module.current_model()
-        running.start_all()
-        running.wait_all(timeout=400)
+
+        def start():
+            try:
+                running.start_all()
+                running.wait_all(timeout=400)
+            except stack_module.ProcessExited:
+                running.stop()
+                running.env.update(ACTIONS_PORT=str(stack_module.free_port()),
+                                   RASA_PORT=str(stack_module.free_port()))
+                running.rasa_ports = [int(running.env["RASA_PORT"]), stack_module.free_port()]
+                raise
+
+        start_once_more_if_it_exits(start)
     except BaseException:
         running.stop()
         for log in (workdir / "prod-log").glob("*.log"):
