@@ -94,14 +94,19 @@ def entity(tracker: Tracker, name: str) -> str | None:
     return next(tracker.get_latest_entity_values(name), None)
 
 
-def case_opened_this_turn(tracker: Tracker) -> bool:
-    """The per-message check opened the case on the latest message."""
+def slot_set_this_turn(tracker: Tracker, name: str) -> bool:
+    """The per-message check set the slot ``name`` on the latest message."""
     for event in reversed(tracker.events):
         if event.get("event") == "user":
             return False
-        if event.get("event") == "slot" and event.get("name") == "case_id":
+        if event.get("event") == "slot" and event.get("name") == name:
             return True
     return False
+
+
+def case_opened_this_turn(tracker: Tracker) -> bool:
+    """The per-message check opened the case on the latest message."""
+    return slot_set_this_turn(tracker, "case_id")
 
 
 def is_reminder(tracker: Tracker) -> bool:
@@ -200,7 +205,7 @@ def says_new_case(text: str) -> bool:
 def infer_role(text: str) -> str | None:
     """Who is on the line, from the counsellor's own words (data/caller_roles.yml)."""
     lowered = text.lower()
-    named = re.search(r"\bcaller\s+(?:is|'s|=|:)\s*(?:the\s+|a\s+|an\s+|their\s+)?"
+    named = re.search(r"\bcaller\s+(?:is|'s|=|:)\s*(?:the\s+|a\s+|an\s+|their\s+|his\s+|her\s+)?"
                       r"(?:(?:yp|cyp|child|young person|girl|boy)'?s\s+)?", lowered)
     if named and named.end() < len(lowered):  # "caller is the yp's older brother"
         lowered = lowered[named.end():]
@@ -213,9 +218,13 @@ def infer_role(text: str) -> str | None:
             continue
         for word in words:
             match = whole_word(word, lowered)
-            if match:
+            if match and not POSSESSIVE.search(lowered[:match.start()]):
                 found.append((match.start(), -len(word), role))
     return min(found)[2] if found else None
+
+
+#: "send the pics to my mum", "her dad knows": someone's relative, not who is calling
+POSSESSIVE = re.compile(r"(?<![a-z])(?:my|his|her|their|your|our)\s+$")
 
 
 def normalise_role(value: str | None) -> str | None:
@@ -318,7 +327,7 @@ def group_by_case(events: list[dict[str, Any]]) -> list[tuple[str, list[dict[str
 def ensure_case(store: Any, first: dict[str, Any]) -> None:
     """Create the case row if this batch opens the case (id chosen by the action)."""
     if first["kind"] == "opened" and store.case(first["case_id"]) is None:
-        store.open_case(first["conversation_id"], first.get("caller_role") or "other",
+        store.open_case(first["conversation_id"], first.get("caller_role"),
                         datetime.fromisoformat(first["at"]), case_id=first["case_id"],
                         counsellor_id=first.get("counsellor"))
 
@@ -473,6 +482,7 @@ class ActionCheckEveryMessage(Action):
         if opened_without_role:
             ask_caller_role(dispatcher)
         if opened or missed or caught_up or announcements \
+                or state.caller_role != before.caller_role \
                 or state.checklist_done != before.checklist_done \
                 or state.checklist_skipped != before.checklist_skipped:
             send_panel_state(dispatcher, state)
@@ -504,22 +514,45 @@ def not_yet_recorded(case_id: str | None, events: list[dict[str, Any]]) -> list[
     return [e for e in events if key(e) not in seen]
 
 
+def button_role(said: Said) -> str | None:
+    """The caller role a role button names (``/start_case{"caller_role": ...}``)."""
+    return normalise_role(
+        next((e.get("value") for e in said.entities if e.get("entity") == "caller_role"), None))
+
+
+def set_role(state: CaseState, role: str, at: datetime) -> tuple[CaseState, dict]:
+    """The caller of an open case named after the case opened (the panel asked who is on
+    the line): the same case goes on, with its notes, flags and deadline; the stage moves
+    to the first of the caller's path only if the path has no stage of that id."""
+    state = state.copy()
+    state.caller_role = role
+    if guidance.stage(state.path_role, state.stage) is None:
+        state.stage = guidance.stages(state.path_role)[0].id
+    return state, {"kind": "caller_role", "code": role, "text": None, "at": at}
+
+
 def check_said(state: CaseState, said: Said) -> tuple[CaseState, casestate.Outcome, bool]:
     """Open a case if this message starts one, then run every check on it."""
-    opened_event = None
+    opened_event = role_event = None
+    button = said.intent == "start_case" and not said.text
+    if button and state.case_id and state.stage != CLOSED and not state.caller_role \
+            and button_role(said):
+        # The answer to "Who is on the line?" on a case the counsellor's words opened: the
+        # case goes on (it was a second case, and the first one's flags left the panel).
+        state, role_event = set_role(state, button_role(said), said.at)
     # Over an open case, only a button (no text) or words that say so start a new one.
-    new_case = said.intent == "start_case" and (not said.text or says_new_case(said.text))
+    new_case = not role_event and said.intent == "start_case" and (
+        button or says_new_case(said.text))
     if new_case or not state.case_id:
         # The counsellor's own words first (the first word that says who is calling); the
         # classifier's entity for a button's payload or words the lists lack.
-        role = infer_role(said.text) or normalise_role(
-            next((e.get("value") for e in said.entities if e.get("entity") == "caller_role"), None))
+        role = infer_role(said.text) or button_role(said)
         if new_case or said.text or role:
             state, opened_event = open_case(state, role, said.at)
     outcome = casestate.check_message(state, said.text, said.intent, said.confidence, said.at,
                                       settings.timezone(), said.meaning)
-    if opened_event:
-        outcome.events.insert(0, opened_event)
+    if opened_event or role_event:
+        outcome.events.insert(0, opened_event or role_event)
     return outcome.state, outcome, opened_event is not None
 
 
@@ -599,6 +632,15 @@ class ActionStartCase(CaseAction):
                "other": "case.caller.other"}.get(state.caller_role or "", None)
         if who is None:
             ask_caller_role(dispatcher)
+            return None
+        if state.case_id and not case_opened_this_turn(tracker) \
+                and slot_set_this_turn(tracker, "caller_role"):
+            # the role of the case open already (see check_said): it goes on, as it was
+            current = guidance.stage(state.path_role, state.stage) or first
+            text = say("case.role_set", who=say(who))
+            if first_visit(state, current.id):
+                text += "\n" + say("stage.intro", title=current.title, intro=current.say)
+            dispatcher.utter_message(text=text, buttons=titled_buttons(WHAT_NEXT))
             return None
         first_visit(state, first.id)
         dispatcher.utter_message(
@@ -940,16 +982,6 @@ class ActionRestoreFlag(CaseAction):
             else say("restore.done", flag=info["label"], escalation=info["escalation"]),
             buttons=[casestate.escalation_started_button()])
         return None
-
-
-def slot_set_this_turn(tracker: Tracker, name: str) -> bool:
-    """The per-message check set the slot on the latest message."""
-    for event in reversed(tracker.events):
-        if event.get("event") == "user":
-            return False
-        if event.get("event") == "slot" and event.get("name") == name:
-            return True
-    return False
 
 
 class ActionUndoDeadline(CaseAction):

@@ -16,7 +16,7 @@ from sqlalchemy.orm import declarative_base
 KINDS = frozenset({
     "opened", "closed", "note", "answer", "red_flag", "red_flag_dismissed",
     "red_flag_restored", "deadline", "advice", "referral", "escalation", "escalation_undone",
-    "stage", "red_flag_not_raised", "acknowledged",
+    "stage", "red_flag_not_raised", "acknowledged", "caller_role",
 })
 DEADLINE_CODES = frozenset({"set", "ambiguous", "withdrawn", "passed"})
 

@@ -308,6 +308,8 @@ class CaseStore:
                     case.closed_at = row.at
                 if row.kind == "escalation" and case.escalated_at is None:
                     case.escalated_at = row.at
+                if row.kind == "caller_role" and row.code:  # named after the case opened
+                    case.caller_role = row.code
 
     def _row(self, case_id: str, event: dict[str, Any]) -> CaseEvent:
         kind = event.get("kind")

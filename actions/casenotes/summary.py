@@ -18,6 +18,7 @@ Event payloads (what the writers put in each kind):
 - ``escalation``: code = comma-separated flags (optional), text optional
 - ``escalation_undone``: code = comma-separated flags it had covered, text optional
 - ``stage``: code = stage id; ``note``: text; ``opened``: code = caller role; ``closed``
+- ``caller_role``: code = the caller role, named after the case opened (the panel asked)
 - ``acknowledged``: code = flag code, actor = the supervisor (from the board's token), no
   text: a supervisor has seen the flag (scripts/panel_server.py, actions/board.py)
 """
@@ -828,6 +829,8 @@ def _timeline_text(t: dict[str, Any], role: str | None, labels: dict[str, str],
         return say("timeline.stage", stage=_stage_title(role, code))
     if kind == "acknowledged":
         return say("timeline.acknowledged", flag=_flag_label(code or ""))
+    if kind == "caller_role" and code in HANDOVER_ROLES:
+        return say("timeline.caller_role", role=say(HANDOVER_ROLES[code]))
     return " ".join(x for x in (kind.replace("_", " ").capitalize(), code or "", said) if x)
 
 

@@ -119,3 +119,23 @@ def test_what_next_skips_a_question_and_the_checklist_never_ticks_it(page, stack
     page.locator("#checklist-box summary").click()
     page.screenshot(path=str(shots / "panel-checklist-skipped-400x900.png"))
     assert page.errors == []
+
+
+def test_words_before_the_caller_then_the_role_button_keep_one_case_and_its_flags(page, stack,
+                                                                                   shots):
+    """A counsellor who types before choosing who is calling: the words open the case and
+    raise its flag; the panel asks who is on the line, and the answer names the caller of
+    that same case (it once opened a second case, and the flag left the banner)."""
+    open_panel(page, stack)
+    say(page, SELF_HARM_NOTE)
+    flag = page.locator('#flags [data-code="self_harm_risk"]')
+    expect(flag).to_contain_text("Red flag: Self-harm or suicide risk")
+    expect(page.locator("#case-role")).to_have_text("Caller not known yet")
+    case_id = stored(page)["caseState"]["case_id"]
+    page.get_by_role("button", name="Parent or carer").click()
+    answered(page, "This case goes on")
+    expect(page.locator("#case-role")).to_have_text("Parent or carer")
+    expect(flag).to_contain_text("Red flag: Self-harm or suicide risk")
+    assert stored(page)["caseState"]["case_id"] == case_id
+    page.screenshot(path=str(shots / "panel-role-after-words.png"))
+    assert page.errors == []

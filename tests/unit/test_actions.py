@@ -86,6 +86,9 @@ async def test_parent_in_own_words_opens_a_parent_case():
     ("caller is the yp's older brother, 19, calling for his sister", "other"),
     ("caller is her uncle - hes her legal guardian", "parent_carer"),
     ("aunt on the phone, her niece is 12", "other"),
+    ("he says he will send the pics to my mum", None),  # the young person's words: ask
+    ("caller is her mum", "parent_carer"),
+    ("dad calling, says his son is being blackmailed", "parent_carer"),
 ])
 def test_who_is_calling_is_read_from_the_first_words_that_say_it(text, role):
     assert A.infer_role(text) == role
@@ -107,6 +110,42 @@ async def test_a_message_misheard_as_a_new_call_keeps_the_open_case_and_its_flag
     # words that say so open a new case
     _, _, fresh = await run(A.ActionCheckEveryMessage(), "new call, mum re her son 14",
                             "start_case", slots=after)
+    assert fresh["case_id"] != slots["case_id"] and fresh["red_flags"] == []
+
+
+async def test_the_role_button_after_words_names_the_caller_of_the_same_case():
+    """Words typed before a role open a case without one and the panel asks who is on the
+    line; the answer names the caller of that case (it opened a second case once, and the
+    flag raised by the words left the panel)."""
+    ME = "conv-role-after-words"
+    messages, _, slots = await run(A.ActionCheckEveryMessage(),
+                                   "he said he'd send the pics to everyone by 9pm", sender=ME)
+    assert slots["case_id"] and not slots.get("caller_role") and slots["red_flags"]
+    assert say("case.who_is_calling") in texts(messages)
+    assert A.case_store().case(slots["case_id"])["caller_role"] is None
+    button = dict(text='/start_case{"caller_role":"parent_carer"}', intent="start_case",
+                  entities=[{"entity": "caller_role", "value": "parent_carer"}])
+    messages, check_events, after = await run(A.ActionCheckEveryMessage(), slots=slots, sender=ME, **button)
+    assert after["case_id"] == slots["case_id"] and after["caller_role"] == "parent_carer"
+    assert after["red_flags"] == slots["red_flags"] and after["deadline_at"] == slots["deadline_at"]
+    assert panel(messages)["caller_role"] == "parent_carer"
+    assert after["stage"] in {s.id for s in A.guidance.stages("parent_carer")}
+    # the predicted action sees the check's slot events after the message, as in Rasa
+    tracker = make_tracker(button["text"], "start_case", 0.9, after, button["entities"],
+                           ME, T0)
+    tracker.events.extend(check_events)
+    dispatcher = CollectingDispatcher()
+    await A.ActionStartCase().run(dispatcher, tracker, DOMAIN)
+    replies = dispatcher.messages
+    assert texts(replies)[0].startswith(say("case.role_set", who=say("case.caller.parent_carer")))
+    assert not any("New case opened" in t for t in texts(replies))
+    case = A.case_store().case(slots["case_id"])
+    assert case["caller_role"] == "parent_carer"
+    assert [e["code"] for e in A.case_store().events(slots["case_id"])
+            if e["kind"] == "caller_role"] == ["parent_carer"]
+    assert len(A.case_store().cases(ME)) == 1
+    # once the caller is known, a role button is a new call again
+    _, _, fresh = await run(A.ActionCheckEveryMessage(), slots=after, sender=ME, **button)
     assert fresh["case_id"] != slots["case_id"] and fresh["red_flags"] == []
 
 
