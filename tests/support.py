@@ -1,6 +1,8 @@
 """Helpers shared by the test suites (fixtures are in conftest.py files)."""
 from __future__ import annotations
 
+import json
+import threading
 import time
 import uuid
 import warnings
@@ -76,3 +78,44 @@ def start_once_more_if_it_exits(start, attempts: int = 2):
             if attempt == attempts:
                 raise
             warnings.warn(f"the test stack was started again on fresh ports: {exc}")
+
+
+class BoardStream:
+    """A raw Server-Sent Events client of the supervisor's board (``/supervisor/stream``):
+    events as (name, data) in a list, read in a thread."""
+
+    def __init__(self, url: str, headers: dict[str, str]) -> None:
+        self.response = requests.get(f"{url}/supervisor/stream", headers=headers, stream=True,
+                                     timeout=10)
+        self.events: list[tuple[str, str]] = []
+        self.ended = threading.Event()
+        if self.response.ok:
+            threading.Thread(target=self.read, daemon=True).start()
+
+    def read(self) -> None:
+        name, data = "message", []
+        try:
+            for line in self.response.iter_lines(chunk_size=1, decode_unicode=True):
+                if line.startswith("event:"):
+                    name = line[6:].strip()
+                elif line.startswith("data:"):
+                    data.append(line[5:].strip())
+                elif line == "":
+                    if data:
+                        self.events.append((name, "\n".join(data)))
+                    name, data = "message", []
+        except Exception:  # closed by the test or the server
+            pass
+        self.ended.set()
+
+    def wait_for(self, test, within: float = 5.0):
+        deadline = time.monotonic() + within
+        while time.monotonic() < deadline:
+            for name, data in list(self.events):
+                if name == "cases" and test(json.loads(data)):
+                    return json.loads(data)
+            time.sleep(0.05)
+        raise AssertionError(f"no such event within {within} s: {self.events[-3:]}")
+
+    def close(self) -> None:
+        self.response.close()

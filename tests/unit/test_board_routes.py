@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import socket
-import threading
 import time
 import uuid
 from datetime import datetime, timedelta, timezone
@@ -23,6 +22,7 @@ from actions.casenotes import CaseStore
 from actions.server import http_guard, tokens
 from actions.server.channels import grant_for
 from stack import admin_token, supervisor_token, user_token
+from support import BoardStream as Stream
 
 SECRET = "unit-test-secret-of-at-least-thirty-two-bytes"
 HOST_ORIGINS = ["http://127.0.0.1:8080"]
@@ -376,46 +376,6 @@ def test_without_a_board_the_routes_are_not_there(tmp_path):
 
 
 # --- the live stream --------------------------------------------------------------------------------
-
-class Stream:
-    """A raw Server-Sent Events client: events as (name, data) in a list, read in a thread."""
-
-    def __init__(self, url: str, headers: dict[str, str]) -> None:
-        self.response = requests.get(f"{url}/supervisor/stream", headers=headers, stream=True,
-                                     timeout=10)
-        self.events: list[tuple[str, str]] = []
-        self.ended = threading.Event()
-        if self.response.ok:
-            threading.Thread(target=self.read, daemon=True).start()
-
-    def read(self) -> None:
-        name, data = "message", []
-        try:
-            for line in self.response.iter_lines(chunk_size=1, decode_unicode=True):
-                if line.startswith("event:"):
-                    name = line[6:].strip()
-                elif line.startswith("data:"):
-                    data.append(line[5:].strip())
-                elif line == "":
-                    if data:
-                        self.events.append((name, "\n".join(data)))
-                    name, data = "message", []
-        except Exception:  # closed by the test or the server
-            pass
-        self.ended.set()
-
-    def wait_for(self, test, within: float = 5.0):
-        deadline = time.monotonic() + within
-        while time.monotonic() < deadline:
-            for name, data in list(self.events):
-                if name == "cases" and test(json.loads(data)):
-                    return json.loads(data)
-            time.sleep(0.05)
-        raise AssertionError(f"no such event within {within} s: {self.events[-3:]}")
-
-    def close(self) -> None:
-        self.response.close()
-
 
 def test_the_stream_pushes_the_rows_when_they_change(serve, store):
     url = serve()
