@@ -223,6 +223,8 @@ def durations(text: str, now: datetime, duck: list[Any] = ()) -> list[Candidate]
             continue
         if not_a_duration_after(text, m.end()):
             continue  # "by 22h abidjan time" is a clock; "8 hours ahead" a time difference
+        if age_and_sex(text, m.start(), m.end()):
+            continue  # "15m, he's been told..." is a 15-year-old boy
         delta = {"minutes": timedelta(minutes=amount), "hours": timedelta(hours=amount),
                  "days": timedelta(days=amount)}[unit]
         said = m.group(0).strip()
@@ -242,12 +244,43 @@ def durations(text: str, now: datetime, duck: list[Any] = ()) -> list[Candidate]
                      or any(len(c.said) >= m.end - m.start for c in same)):
             continue
         if re.match(r"\s*ago\b", text[m.end:], re.I) or not_a_duration_after(text, m.end) \
+                or age_and_sex(text, m.start, m.end) \
                 or patterns()["elapsed"].search(text[max(0, m.start - 80):m.start]) \
                 or BEEN_DOING.search(text[max(0, m.start - 40):m.start]):
             continue
         found = [c for c in found if c not in same]
         found.append(Candidate(now + m.delta, m.said, m.start, "duration"))
     return sorted(found, key=lambda c: c.start)
+
+
+#: "15m" (glued) with an age a helpline hears: the notes' shorthand for a boy of 15
+AGE_M = re.compile(r"(?:[5-9]|1\d)\s?m", re.I)
+#: what stands before such an age: the note's start, a person, punctuation
+AGE_BEFORE = re.compile(r"(?:^|[,(;:/\-–]|\b(?:yp|cyp|ds|son|boy|lad|child|caller|aged?|"
+                        r"brother|nephew|grandson|pupil|student))\s*$", re.I)
+#: what follows such an age: punctuation or what the note says of him
+AGE_AFTER = re.compile(r"\s*(?:[,.;:)/\-–]|$|(?:says|said|told|tells|is|was|has|had|disclosed|"
+                       r"called|calling|rang|on|in|at|from|who|and|been|got|getting)\b)", re.I)
+#: what makes it minutes after all: "gave her 15m", "in 15m", "only 15m left"
+MINUTES_BEFORE_AGE = re.compile(r"\b(?:gave|give|given|giving|got|get|has|have|had|in|within|"
+                                r"only|just|another|extra|left|for)\s+(?:(?:her|him|them|me|"
+                                r"us|you)\s+)?$", re.I)
+
+#: "15m to pay", "15m left": minutes
+MINUTES_AFTER_AGE = re.compile(r"\s*(?:to|till|til|until|left|or|and\s+counting)\b", re.I)
+
+
+def age_and_sex(text: str, start: int, end: int) -> bool:
+    """The words at ``start:end`` are an age and sex ("15m", "yp 13m says ...") rather than
+    minutes: a glued "<5-19>m" after the note's start, a person or punctuation, or before
+    punctuation or what the note says of him, and not after "gave her" or "in"."""
+    said = text[start:end].strip()
+    if not AGE_M.fullmatch(said):
+        return False
+    before = text[:start]
+    if MINUTES_BEFORE_AGE.search(before) or MINUTES_AFTER_AGE.match(text, end):
+        return False
+    return bool(AGE_BEFORE.search(before) or AGE_AFTER.match(text, end))
 
 
 #: "we've been talking 40 mins": time gone by, not time left
@@ -450,7 +483,12 @@ def sent_at(text: str, duration: Candidate, now: datetime, tz: ZoneInfo) -> date
     local_now = now.astimezone(tz)
     # "gave him 30 mins, that was 10 mins ago"
     after = text[duration.start + len(duration.said):][:60]
-    said_ago = re.match(r"[^.;!?]{0,25}?\b(?:that|which|this|it)\s+was\s+(?:about\s+|around\s+)?", after, re.I) \
+    # ("that msg was 10 mins ago", "2hrs to pay - sent 5 mins ago")
+    said_ago = re.match(r"[^.;!?]{0,25}?\b(?:that|which|this|it)(?:\s+(?:msg|message|text|dm|"
+                        r"snap|one))?\s+(?:was|came)\s+(?:in\s+)?(?:about\s+|around\s+)?",
+                        after, re.I) \
+        or re.match(r"(?:[^.;!?]{0,25}?[\s,\-–—])?(?:sent|msg|messaged|texted|came)\s+(?:in\s+)?"
+                    r"(?:about\s+|around\s+)?", after, re.I) \
         or re.match(r"[\s'\"’”)]*(?:from now[\s'\"’”]*)?(?:about\s+|around\s+|roughly\s+)?", after, re.I)
     if said_ago:
         m = patterns()["duration"].match(after, said_ago.end())
@@ -598,6 +636,10 @@ def about_something_else(text: str, start: int, end: int) -> bool:
         and not p["revision"].search(clause)
 
 
+#: "by 11pm there": the clock of the place the note names
+CLOCK_THERE = re.compile(r"\d(?:\s*[ap]\.?m\.?)?\s+(?:over\s+)?there\b")
+
+
 def named_zone(text: str) -> ZoneInfo | None:
     """Another time zone the note names for its clock times ("9pm his time, he's in
     Lagos", "8am manila time", "10pm EST"): ``zones`` in data/risk/deadlines.yml."""
@@ -611,7 +653,8 @@ def named_zone(text: str) -> ZoneInfo | None:
             # mark ("his time", "their time") ties a place named anywhere to the times
             if re.match(r"\s+time\b", lowered[place.end():]) \
                     or name in (spec.get("abbreviations") or []) \
-                    or (marks and re.search(rf"(?<![\w])(?:{marks})(?![\w])", lowered)):
+                    or (marks and re.search(rf"(?<![\w])(?:{marks})(?![\w])", lowered)) \
+                    or CLOCK_THERE.search(lowered):
                 return ZoneInfo(names[name])
     return None
 

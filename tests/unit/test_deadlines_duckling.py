@@ -198,3 +198,44 @@ def test_rough_amounts_of_time_are_asked_about_not_guessed(text):
 def test_times_that_are_not_an_active_deadline(text):
     found = find_deadline(text, WED, LONDON)
     assert found is None or found.status in ("withdrawn", "passed"), (text, found)
+
+
+MON = datetime(2026, 12, 14, 8, 40, tzinfo=ZoneInfo("UTC"))  # the sixth set's "now"
+
+
+@pytest.mark.parametrize("text, at", [
+    # a boy's age and sex ("15m") is not fifteen minutes
+    ("15m, he's been told pay by half nine tonight or its going to all his followers",
+     "2026-12-14T21:30:00+00:00"),
+    ("yp 13m says guy gave him til 7 tonight", "2026-12-14T19:00:00+00:00"),
+    ("cyp 15m. demand 300 euros. deadline 2045", "2026-12-14T20:45:00+00:00"),
+    ("he gave her 15m to pay", "2026-12-14T08:55:00+00:00"),  # minutes, after "gave her"
+    ("15m to pay he said", "2026-12-14T08:55:00+00:00"),
+    # when the offender's message came
+    ("2hrs to pay - sent 5 mins ago", "2026-12-14T10:35:00+00:00"),
+    ("offender said 20 mins, yp says that msg was 10 mins ago", "2026-12-14T08:50:00+00:00"),
+    ("he set it at 7.15 this morning: 3 hours", "2026-12-14T10:15:00+00:00"),
+    # the offender's zone: quoted ("my time"), "there", more places
+    ("offender in Dubai?? said 'midnight my time'", "2026-12-14T20:00:00+00:00"),
+    ("yp on a school trip in Paris, he said by 11pm there", "2026-12-14T22:00:00+00:00"),
+    ("he told her he's in Lahore and she has till 11pm his time", "2026-12-14T18:00:00+00:00"),
+    # "latest", a typo of "deadline"
+    ("'tonight 9.15 latest' is what he put", "2026-12-14T21:15:00+00:00"),
+    ("dedline 2morrow 2pm", "2026-12-15T14:00:00+00:00"),
+])
+def test_the_sixth_set_kinds(text, at):
+    found = find_deadline(text, MON, LONDON)
+    assert found is not None and found.status == "set", (text, found)
+    assert found.at.isoformat() == at
+
+
+@pytest.mark.parametrize("text, status", [
+    ("video call lasted about 10 minutes before he screen recorded it", None),
+    ("they had a snap streak of 45 days before this started", None),
+    ("the 8.30 deadline has just passed, no new one yet", "passed"),
+    ("by lunchtime or he uploads it", "ambiguous"),
+    ("'you have until I wake up' - his exact words", "ambiguous"),
+])
+def test_the_sixth_set_statuses(text, status):
+    found = find_deadline(text, MON, LONDON)
+    assert (found.status if found else None) == status, (text, found)
