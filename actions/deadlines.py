@@ -298,6 +298,19 @@ def not_a_duration_after(text: str, end: int) -> bool:
                for name in places)
 
 
+#: days a deadline may be set for by name ("boxing day 10am")
+HOLIDAYS = {"christmas eve": (12, 24), "xmas eve": (12, 24), "christmas day": (12, 25),
+            "xmas day": (12, 25), "boxing day": (12, 26), "new year'?s eve": (12, 31),
+            "new year'?s day": (1, 1)}
+#: "sat", "sun" are days only beside a clock or after "by"/"on" ("by sat 6pm", "noon sun"),
+#: not in "she sat with mum" or "the sun"
+WEEKEND_DAYS = {"sat": 5, "sun": 6}
+WEEKEND_SHORT = re.compile(
+    r"(?:(?<=\bby )|(?<=\bon )|(?<=\btill )|(?<=\buntil )|(?<=\bbefore )|(?<=\bthis )|"
+    r"(?<=\d )|(?<=\dpm )|(?<=\dam )|(?<=noon )|(?<=midnight )|(?<=\bis ))(next\s+)?(sat|sun)"
+    r"(?![\w])|(next\s+)?(?<![\w])(sat|sun)(?=\.?\s+(?:at\s+)?(?:\d|noon|midday|midnight))")
+
+
 def day_offset(text: str, today_date: date) -> int | None:
     """Days from today that the note's deadline falls on ("tomorrow", "friday"), if said."""
     lowered = text.lower()
@@ -324,9 +337,17 @@ def day_offset(text: str, today_date: date) -> int | None:
                 if (day - today_date).days <= 31:  # a deadline, not a date in the past or far off
                     return (day - today_date).days
                 break
-    day = patterns()["weekday"].search(text)
+    for name, (month, day_of_month) in HOLIDAYS.items():  # "by 6pm on christmas eve"
+        if re.search(rf"(?<![\w]){name}(?![\w])", lowered):
+            for year in (today_date.year, today_date.year + 1):
+                ahead = (date(year, month, day_of_month) - today_date).days
+                if 0 <= ahead <= 31:
+                    return ahead
+    day = patterns()["weekday"].search(text) or WEEKEND_SHORT.search(lowered)
     if day:
-        ahead = (words()["weekdays"][day.group(2).lower()] - today_date.weekday()) % 7
+        name = day.group(2).lower()
+        ahead = (words()["weekdays"].get(name, WEEKEND_DAYS.get(name, 0))
+                 - today_date.weekday()) % 7
         return ahead + 7 if day.group(1) and ahead == 0 else ahead
     if re.search(r"\b(tonight|today|this (evening|morning|afternoon))\b", lowered):
         return 0

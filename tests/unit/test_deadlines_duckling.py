@@ -239,3 +239,23 @@ def test_the_sixth_set_kinds(text, at):
 def test_the_sixth_set_statuses(text, status):
     found = find_deadline(text, MON, LONDON)
     assert (found.status if found else None) == status, (text, found)
+
+
+THU = datetime(2026, 12, 17, 16, 25, tzinfo=ZoneInfo("UTC"))  # the seventh set's "now"
+
+
+@pytest.mark.parametrize("text, at", [
+    # "sat" beside a clock is Saturday (it was read as today: a countdown two days short)
+    ("15m. deadline is Sat at 6pm, he wants £500", "2026-12-19T18:00:00+00:00"),
+    ("he wants £500 by 6pm sat", "2026-12-19T18:00:00+00:00"),
+    ("by noon sat he wants £350", "2026-12-19T12:00:00+00:00"),
+    ("she sat with mum, he wants £50 by 6pm", "2026-12-17T18:00:00+00:00"),  # a verb
+    # days named by the holiday
+    ("says if he doesnt get it by 6pm on christmas eve it goes to her family",
+     "2026-12-24T18:00:00+00:00"),
+    ("boxing day 10am is his deadlne", "2026-12-26T10:00:00+00:00"),
+])
+def test_the_seventh_set_days(text, at):
+    found = find_deadline(text, THU, LONDON)
+    assert found is not None and found.status == "set", (text, found)
+    assert found.at.isoformat() == at
