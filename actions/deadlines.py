@@ -465,9 +465,9 @@ def clocks(text: str, now: datetime, tz: ZoneInfo, bare: bool,
                 minute = 15
             elif half == "quarter to":
                 hour, minute = (hour - 1) % 24, 45
-            if hour == 12 and not ampm and not m.group("m") \
+            if hour == 12 and not ampm \
                     and re.match(r"\s*(o'?clock\s*)?(tonight|at night)\b", text[m.end():], re.I):
-                hour, word = 0, "midnight"  # "by 12 tonight"
+                hour, word = 0, "midnight"  # "by 12 tonight", "half twelve tonight": 00:30
         offset = day_offset(text, local_now.date())
         if word == "midnight":
             offset = 1 if offset in (None, 0) else offset + 1

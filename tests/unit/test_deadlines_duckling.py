@@ -254,6 +254,8 @@ THU = datetime(2026, 12, 17, 16, 25, tzinfo=ZoneInfo("UTC"))  # the seventh set'
     ("says if he doesnt get it by 6pm on christmas eve it goes to her family",
      "2026-12-24T18:00:00+00:00"),
     ("boxing day 10am is his deadlne", "2026-12-26T10:00:00+00:00"),
+    # half past twelve "tonight" is after midnight (it was noon, and shown as passed)
+    ("he said half twelve tonight or its on tiktok", "2026-12-18T00:30:00+00:00"),
 ])
 def test_the_seventh_set_days(text, at):
     found = find_deadline(text, THU, LONDON)
