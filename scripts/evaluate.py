@@ -104,38 +104,11 @@ RED_FLAG_SETS = {
                               "first run (after the fixes from sets 2 and 3 and from the "
                               "blind dialogues): rules recall 0.79 / 0.71 / 0.61, precision "
                               "0.89 / 0.85 / 0.93; then used to widen the rules",
-    "red_flags_heldout5.yml": "197 messages written blind by a fifth session (2026-11-30), "
-                              "after the meaning voter was first built (issue 14); first run: "
-                              "recall 0.98 / 0.98 / 0.94, precision 0.81 / 0.57 / 0.65, "
-                              "messages with no flag left clean 0.50 (the rules alone: recall "
-                              "0.75 / 0.74 / 0.65). Its errors were then read: boundary examples "
-                              "were written by kind (data/risk/meaning/boundaries.yml) and the "
-                              "voter's veto added, so it is no longer blind",
-    "red_flags_heldout6.yml": "185 messages written blind by a sixth session (2026-11-30), "
-                              "after the boundary examples and the veto; first run: recall "
-                              "0.87 / 0.94 / 0.96, precision 0.71 / 0.70 / 0.65, messages with "
-                              "no flag left clean 0.60 (the rules alone: recall 0.68 / 0.83 / "
-                              "0.71). Two of its self-harm misses showed a negation bug in the "
-                              "rules (\"can't stop thinking about ...\", a condition before the "
-                              "window), then fixed",
-    "red_flags_heldout7.yml": "176 messages written blind by a seventh session (2026-11-30) and "
-                              "run once on the landed voter, with no change after it: recall "
-                              "0.91 / 0.91 / 0.87, precision 0.71 / 0.71 / 0.61, messages with "
-                              "no flag left clean 0.57 (the rules alone: recall 0.69 / 0.74 / "
-                              "0.55)",
-    "red_flags_heldout8.yml": "180 messages (61 hard negatives) written blind by an eighth "
-                              "session (2026-11-30); first run, before any fix from it: "
-                              "recall 1.00 / 0.92 / 0.96, precision 0.80 / 0.78 / 0.58, no "
-                              "flag left clean 0.49 (the rules alone: recall 0.83 / 0.76 / "
-                              "0.77); then used to find the kinds of false flag fixed "
-                              "(contact said to be over, denials, the counsellor's plans)",
-    "red_flags_heldout9.yml": "199 messages (73 hard negatives) written blind by a ninth "
-                              "session (2026-11-30), asked to make it hard both ways; first "
-                              "run, after the fixes from set 8 and before any from this set: "
-                              "recall 0.85 / 0.91 / 0.91, precision 0.63 / 0.79 / 0.68, no "
-                              "flag left clean 0.52 (the rules alone: recall 0.60 / 0.75 / "
-                              "0.58); its self-harm misses led to reading self-harm clause "
-                              "by clause",
+    # Sets 5 to 10 (written blind, each run first as an evaluation: docs/evaluation.md) are
+    # the meaning voter's calibration data since 2026-11-30 (data/risk/calibration/).
+    "red_flags_heldout11.yml": "204 messages (72 hard negatives) written blind by an "
+                               "eleventh session (2026-11-30); first run on the voter "
+                               "calibrated on sets 5 to 10: see docs/evaluation.md",
 }
 DEADLINE_SETS = {
     "deadlines.yml": "written with the code",
