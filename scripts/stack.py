@@ -337,7 +337,12 @@ def banner(stack: Stack) -> str:
     if not settings.production(stack.env):
         lines += ["", f"Development admin token (12 h): {admin_token(stack.secret)}"]
         lines.insert(3, f"  Demo helpline  {stack.panel_url}/demo.html  (panel beside a mock screen)")
-        lines.insert(4, f"  Supervisor     {stack.panel_url}/supervisor.html#token="
+        # the floor demo's board takes this token from the URL's fragment (never sent to a
+        # server); named apart from the board's own in audit lines
+        lines.insert(4, f"  Demo floor     {stack.panel_url}/demo-floor.html#token="
+                        f"{supervisor_token(stack.secret, 'demo-supervisor')}  (two panels "
+                        "beside the board)")
+        lines.insert(5, f"  Supervisor     {stack.panel_url}/supervisor.html#token="
                         f"{supervisor_token(stack.secret)}  (the board; development token, 12 h)")
         lines.append("WARNING: development mode: the side panel mints its own tokens "
                      "(/demo/token); set HELPLINE_ENV=production to turn that off.")

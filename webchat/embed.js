@@ -8,6 +8,8 @@
  *                                {"token": ..., "conversation_id": ...}; kept for the tab
  * data-target                    CSS selector of the element to fill; default: a fixed
  *                                column at the right edge of the window
+ * data-name                      only where one page holds several panels (the floor
+ *                                demo): a name per panel, so each keeps its own session
  * The token goes to the panel by postMessage, never in a URL. The host can hand over a
  * fresh token later with HelplinePanel.setSession(token, conversationId).
  */
@@ -26,6 +28,7 @@
   frame.src = new URL("index.html", source).href;
   frame.title = d.title || "Helpline assistant";
   frame.className = "helpline-panel-frame";
+  if (d.name) frame.name = d.name; // the panel keeps its session under its name
   frame.setAttribute("sandbox", "allow-scripts allow-same-origin allow-forms allow-popups allow-popups-to-escape-sandbox");
   frame.style.border = "0";
   var target = d.target ? document.querySelector(d.target) : null;
@@ -66,7 +69,7 @@
   }
 
   function fromTokenUrl(url) {
-    var key = "helpline-panel-token:" + url;
+    var key = "helpline-panel-token:" + (d.name ? d.name + ":" : "") + url;
     try {
       var kept = JSON.parse(window.sessionStorage.getItem(key) || "null");
       if (kept && kept.token && kept.conversation_id) return Promise.resolve(kept);

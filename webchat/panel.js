@@ -12,7 +12,10 @@
 (function () {
   "use strict";
 
-  var STORE_KEY = "helpline-panel:v1";
+  // a panel framed under a name (several panels on one page: embed.js data-name) keeps
+  // its own session
+  var STORE_KEY = "helpline-panel:v1" +
+    (window.parent !== window && window.name ? ":" + window.name : "");
   var MAX_MESSAGES = 100;
   var OPENING = [
     { title: "Child / young person", payload: '/start_case{"caller_role":"child"}' },

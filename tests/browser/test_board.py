@@ -3,7 +3,8 @@ panels: a red flag raised in panel A shows on the board within seconds; acknowle
 on the board (with the keyboard) shows "Supervisor acknowledged at" in panel A and not in
 panel B; closing case A takes it off the board. And the roles: a counsellor's token cannot
 open the board, and a supervisor's token cannot write into any conversation, on any of the
-Rasa server's channels."""
+Rasa server's channels. And the floor demo (demo-floor.html, development only): two panels
+and the board on one page."""
 from __future__ import annotations
 
 import time
@@ -14,7 +15,7 @@ import requests
 import socketio
 from playwright.sync_api import expect
 
-from panel_page import SELF_HARM_NOTE, open_panel, say, start_child_case, stored
+from panel_page import STORE, SELF_HARM_NOTE, open_panel, say, start_child_case, stored
 from stack import supervisor_token, user_token
 
 #: a deadline inside the hour: the board's urgent styling
@@ -131,6 +132,73 @@ def test_a_flag_reaches_the_board_and_its_acknowledgement_reaches_that_panel_onl
     expect(row_b).to_be_visible()
     for page in (a, b, board):
         assert page.errors == []  # type: ignore[attr-defined]
+
+
+def floor_store(page, desk: str) -> dict:
+    """A floor panel's stored session: each named panel keeps its own (embed.js data-name)."""
+    return page.frame(name=desk).evaluate(
+        f"JSON.parse(sessionStorage.getItem('{STORE}:{desk}'))")
+
+
+def test_the_floor_demo_shows_two_panels_and_the_board_and_a_flag_on_its_case_only(
+        contexts, stack, shots, tmp_path):
+    page = contexts(1600, 900).new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    page.goto(f"{stack.panel_url}/demo.html")
+    link = page.get_by_role("link", name="Open the supervisor's board beside two panels")
+    assert link.get_attribute("href") == "demo-floor.html"
+    # as make run prints it: the board's development token in the fragment, never sent
+    token = supervisor_token(stack.secret, "demo-supervisor")
+    page.goto(f"{stack.panel_url}/demo-floor.html#token={token}")
+    expect(page).to_have_url(f"{stack.panel_url}/demo-floor.html")  # taken, then removed
+    desks = [page.frame_locator(f"#{desk} iframe") for desk in ("desk-1", "desk-2")]
+    board = page.frame_locator("#board iframe")
+    for desk in desks:
+        expect(desk.locator("#status")).to_contain_text("Connected")
+        start_child_case(desk)
+    expect(board.locator("#status")).to_contain_text("Live")
+    assert "token" not in page.frame(name="board").url  # taken from the fragment, removed
+    one, two = floor_store(page, "desk-1"), floor_store(page, "desk-2")
+    assert one["conversationId"] != two["conversationId"]
+    row_1 = board.locator(f'#rows tr[data-case="{one["caseState"]["case_id"]}"]')
+    row_2 = board.locator(f'#rows tr[data-case="{two["caseState"]["case_id"]}"]')
+    expect(row_1).to_be_visible()
+    expect(row_2).to_be_visible()
+
+    say(desks[0], SELF_HARM_NOTE)
+    expect(row_1.locator('[data-code="self_harm_risk"]')).to_be_visible(timeout=5000)
+    expect(row_1).to_have_attribute("data-urgent", "yes")
+    expect(row_2.locator(".flag")).to_have_count(0)
+    expect(row_2).to_contain_text("None")
+    expect(desks[1].locator("#flags .flag")).to_have_count(0)
+
+    page.wait_for_timeout(300)
+    page.screenshot(path=str(shots / "demo-floor-1600x900.png"))
+    for width in (1440, 1920):  # the three side by side, no sideways scrolling
+        page.set_viewport_size({"width": width, "height": 900})
+        boxes = [page.locator(f"#{slot}").bounding_box() for slot in ("desk-1", "desk-2", "board")]
+        assert all(box and box["width"] >= 320 for box in boxes), boxes
+        assert boxes[0]["x"] < boxes[1]["x"] < boxes[2]["x"]  # type: ignore[index]
+        assert page.evaluate("document.documentElement.scrollWidth") <= width
+        assert page.frame(name="board").evaluate(
+            "document.documentElement.scrollWidth <= window.innerWidth")
+        page.screenshot(path=str(tmp_path / f"demo-floor-{width}x900.png"))
+
+    page.set_viewport_size({"width": 1600, "height": 900})
+    row_1.click()  # the framed board opens a handover as the board's own page does
+    expect(board.locator("#handover-text")).to_contain_text("Handover")
+    board.locator("#handover-close").click()
+    expect(board.locator("#handover")).to_be_hidden()
+
+    page.reload()  # each panel keeps its own conversation; the board opens again
+    desks = [page.frame_locator(f"#{desk} iframe") for desk in ("desk-1", "desk-2")]
+    expect(desks[0].locator('#flags [data-code="self_harm_risk"]')).to_be_visible()
+    expect(page.frame_locator("#board iframe").locator("#status")).to_contain_text("Live")
+    assert floor_store(page, "desk-1")["conversationId"] == one["conversationId"]
+    assert floor_store(page, "desk-2")["conversationId"] == two["conversationId"]
+    expect(desks[1].locator("#flags .flag")).to_have_count(0)
+    assert errors == []
 
 
 def test_a_counsellors_token_cannot_open_the_board(contexts, stack):

@@ -449,9 +449,13 @@ def test_make_run_prints_the_board_with_a_development_supervisor_token_only_in_d
     token = line.split("#token=", 1)[1].split()[0]
     claims = tokens.claims(token, SECRET)
     assert (claims.role, claims.staff_id) == ("supervisor", "dev-supervisor")
+    floor = next(x for x in text.splitlines() if "/demo-floor.html#token=" in x)
+    claims = tokens.claims(floor.split("#token=", 1)[1].split()[0], SECRET)
+    assert (claims.role, claims.staff_id) == ("supervisor", "demo-supervisor")
     production = stack_module.Stack(env={
         "HELPLINE_ENV": "production", "RASA_JWT_SECRET": SECRET,
         "CASE_NOTES_KEY": Fernet.generate_key().decode(), "REDIS_URL": "redis://127.0.0.1:6379/1",
         "TRACKER_DB_URL": "postgresql://h@db/h", "CASE_DB_URL": "postgresql://h@db/h"})
     text = stack_module.banner(production)
     assert "supervisor.html" in text and "#token=" not in text and "eyJ" not in text
+    assert "demo-floor" not in text
