@@ -18,6 +18,11 @@
 4. The meaning voter's cost: its sentence encoder alone, in process (per message), and the
    case turns at 10 conversations on a second stack with ``HELPLINE_MEANING_VOTER=off``
    against the same row with it on (target: p95 at most 1.2 x), with the memory it adds.
+5. Message -> board: a third stack, with the panel server and one supervisor's board open
+   (``GET /supervisor/stream``, read in a thread). At 10 and 50 concurrent conversations,
+   each opens a case and sends a red flag; for each, the time from just before that POST
+   to the parsed stream event whose row for its case shows the flag (``--no-board`` skips
+   it, ``--board-only`` runs only it).
 
 Prints a table and writes it to ``results/bench-<UTC time>.md``. Asserts nothing: the
 targets (p95 at 10 conversations at most 3 x the floor; no errors at 50) are judged by
@@ -404,11 +409,13 @@ def postgres_database() -> tuple[str, callable]:
     return url, drop
 
 
-def bench_stack(args: argparse.Namespace) -> tuple[list[Result], dict[str, float], str,
-                                                  list[str]]:
+def scratch_stores(args: argparse.Namespace, prefix: str
+                   ) -> tuple[dict[str, str], Path, str, "callable | None"]:
+    """A scratch stack's environment and temporary folder with the stores the command line
+    asks for; also their description and, for PostgreSQL, the database's dropper."""
     import stack as stack_module
 
-    env, tmp = stack_module.scratch_env("helpline-bench-")
+    env, tmp = stack_module.scratch_env(prefix)
     drop = None
     stores = "SQLite (temporary folder)"
     if args.postgres:
@@ -420,6 +427,14 @@ def bench_stack(args: argparse.Namespace) -> tuple[list[Result], dict[str, float
     if args.redis:
         env["REDIS_URL"] = args.redis
         stores += ", Redis lock store"
+    return env, tmp, stores, drop
+
+
+def bench_stack(args: argparse.Namespace) -> tuple[list[Result], dict[str, float], str,
+                                                  list[str]]:
+    import stack as stack_module
+
+    env, tmp, stores, drop = scratch_stores(args, "helpline-bench-")
     running = stack_module.Stack(env=env, log_dir=tmp / "log")
     results: list[Result] = []
     try:
@@ -503,12 +518,378 @@ def voter_comparison(env: dict[str, str], tmp: Path, args: argparse.Namespace,
             args.encoder_line + "."]
 
 
-def table(results: list[Result], idle: dict[str, float], stores: str, rules_line: str,
-          args: argparse.Namespace, long_lines: list[str]) -> str:
-    names = ["Rasa server", "action server"]
+# --- message -> board ---------------------------------------------------------------------
+
+BOARD_LEVELS = (10, 50)
+BOARD_OPENING = '/start_case{"caller_role":"child"}'
+#: The red flag each conversation raises (as tests/browser/panel_page.py SELF_HARM_NOTE).
+BOARD_MESSAGE = "she said she wants to kill herself"
+BOARD_FLAG = "self_harm_risk"
+
+
+class BoardWatch:
+    """One supervisor's board: ``GET /supervisor/stream`` read in a thread of its own, as
+    the board's page reads it. ``seen``: for each case, the ``time.perf_counter()`` at which
+    the first ``cases`` event whose row for that case shows the flag ``code`` had been
+    parsed. If the server ends the stream (it does after its ``stream_seconds``), it
+    reconnects, as the page does; the server then sends the current rows at once."""
+
+    def __init__(self, panel_url: str, token: str, code: str) -> None:
+        from urllib.parse import urlsplit
+
+        parts = urlsplit(panel_url)
+        self.host, self.port = parts.hostname or "127.0.0.1", parts.port or 80
+        self.token = token
+        self.code = code
+        self.seen: dict[str, float] = {}
+        self.waiting: dict[str, tuple] = {}  # case id -> (event loop, future) of a waiter
+        self.lock = threading.Lock()
+        self.events: dict[str, int] = {}  # events by name ("cases", "unavailable")
+        self.rows = 0  # rows in the latest cases event
+        self.largest = 0  # bytes of the largest cases event's data
+        self.connects = 0
+        self.first = threading.Event()  # a cases event has arrived
+        self._stop = threading.Event()
+        self._conn = None
+        self._response = self._connect()  # here: a refusal is raised to the caller
+        self._thread = threading.Thread(target=self._run, name="bench-board-stream",
+                                        daemon=True)
+        self._thread.start()
+
+    def _connect(self):
+        import http.client
+
+        conn = http.client.HTTPConnection(self.host, self.port, timeout=60)
+        conn.request("GET", "/supervisor/stream",
+                     headers={"Authorization": f"Bearer {self.token}",
+                              "Accept": "text/event-stream"})
+        response = conn.getresponse()
+        if response.status != 200:
+            body = response.read()[:200]
+            conn.close()
+            raise RuntimeError(f"/supervisor/stream answered HTTP {response.status}: {body!r}")
+        self._conn = conn
+        self.connects += 1
+        return response
+
+    def _run(self) -> None:
+        import json
+
+        response = self._response
+        while not self._stop.is_set():
+            name, data = "message", []
+            try:
+                while True:
+                    line = response.readline()
+                    if not line:
+                        break  # the server ended the stream
+                    line = line.rstrip(b"\r\n")
+                    if line.startswith(b"event:"):
+                        name = line[6:].strip().decode()
+                    elif line.startswith(b"data:"):
+                        data.append(line[5:].strip())
+                    elif not line:  # the end of an event
+                        if data:
+                            raw = b"\n".join(data)
+                            if name == "cases":
+                                cases = json.loads(raw)["cases"]
+                                self.record(cases, time.perf_counter())  # parsed: timing ends
+                                self.largest = max(self.largest, len(raw))
+                                self.first.set()
+                            self.events[name] = self.events.get(name, 0) + 1
+                        name, data = "message", []
+            except (OSError, ValueError):
+                pass
+            while not self._stop.is_set():
+                try:
+                    response = self._connect()
+                    break
+                except (OSError, RuntimeError):
+                    self._stop.wait(2)  # the page's retry
+
+    def record(self, cases: list[dict], parsed: float) -> None:
+        self.rows = len(cases)
+        for row in cases:
+            case_id = row.get("case_id")
+            if case_id in self.seen or not any(f.get("code") == self.code
+                                               for f in row.get("flags") or []):
+                continue
+            with self.lock:
+                self.seen[case_id] = parsed
+                waiter = self.waiting.pop(case_id, None)
+            if waiter:
+                loop, future = waiter
+                try:
+                    loop.call_soon_threadsafe(
+                        lambda f=future: f.done() or f.set_result(parsed))
+                except RuntimeError:  # that level's event loop has ended
+                    pass
+
+    async def shown(self, case_id: str, within: float) -> float | None:
+        """When the board first showed the flag on ``case_id`` (``seen``), waiting at most
+        ``within`` seconds for it; None if it did not. Woken by the reader thread, so
+        waiting costs the process nothing while the board's threads work."""
+        loop = asyncio.get_running_loop()
+        future = loop.create_future()
+        with self.lock:
+            if case_id in self.seen:
+                return self.seen[case_id]
+            self.waiting[case_id] = (loop, future)
+        try:
+            return await asyncio.wait_for(future, timeout=max(0.0, within))
+        except asyncio.TimeoutError:
+            return None
+        finally:
+            with self.lock:
+                self.waiting.pop(case_id, None)
+
+    def close(self) -> None:
+        import socket
+
+        self._stop.set()
+        conn = self._conn
+        if conn is not None and conn.sock is not None:
+            try:
+                conn.sock.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+        self._thread.join(timeout=5)
+        if conn is not None:
+            conn.close()
+
+
+@dataclass
+class BoardResult:
+    concurrency: int
+    board_ms: list[float] = field(default_factory=list)  # POST -> the event showing the flag
+    turn_ms: list[float] = field(default_factory=list)  # POST -> the red-flag turn's reply
+    lag_ms: list[float] = field(default_factory=list)  # the reply -> that event
+    never: int = 0  # no event showed the flag within the wait
+    not_in_reply: int = 0  # the reply's case_state did not list the flag
+    errors: int = 0
+    error_kinds: dict[str, int] = field(default_factory=dict)
+    elapsed_s: float = 0.0
+
+    def error(self, kind: str) -> None:
+        self.errors += 1
+        self.error_kinds[kind] = self.error_kinds.get(kind, 0) + 1
+
+
+def case_state(replies: list[dict]) -> dict:
+    """The last ``case_state`` custom message among a turn's replies, else {}."""
+    states = [m["custom"] for m in replies if isinstance(m, dict)
+              and isinstance(m.get("custom"), dict) and m["custom"].get("type") == "case_state"]
+    return states[-1] if states else {}
+
+
+async def post_replies(session, url: str, payload: dict, headers: dict,
+                       result: BoardResult) -> list[dict] | None:
+    """A REST channel turn's replies, or None with the error counted in ``result``."""
+    import aiohttp
+
+    try:
+        async with session.post(url, json=payload, headers=headers) as r:
+            if r.status != 200:
+                result.error(f"HTTP {r.status}")
+                return None
+            replies = await r.json(content_type=None)
+    except asyncio.TimeoutError:
+        result.error("timeout")
+        return None
+    except (aiohttp.ClientError, ValueError) as exc:
+        result.error(type(exc).__name__)
+        return None
+    if not isinstance(replies, list) or not replies:
+        result.error("no reply")
+        return None
+    return replies
+
+
+async def board_level(base: str, secret: str, watch: BoardWatch, concurrency: int,
+                      timeout: float, wait: float, show: str | None = None) -> BoardResult:
+    """``concurrency`` conversations at once, each: open a case, then the red flag; for each,
+    wait up to ``wait`` seconds after that POST for the board to show the flag. Each uses a
+    counsellor's token scoped to its conversation (role user, as a panel holds)."""
+    import aiohttp
+
+    import stack as stack_module
+
+    result = BoardResult(concurrency)
+    url = f"{base}/webhooks/rest/webhook"
+    run_id = uuid.uuid4().hex[:6]
+    bar = progress(total=concurrency, desc=show, unit="conversation",
+                   disable=True if show is None else None)
+
+    async def conversation(session, n: int) -> None:
+        sender = f"bench-board-{run_id}-{n}"
+        headers = {"Authorization": "Bearer " + stack_module.user_token(
+            secret, sender, counsellor=f"bench-counsellor-{n}")}
+        opened = await post_replies(session, url, {"sender": sender, "message": BOARD_OPENING},
+                                    headers, result)
+        if opened is None:
+            return
+        t0 = time.perf_counter()  # just before the red flag's POST
+        replies = await post_replies(session, url, {"sender": sender, "message": BOARD_MESSAGE},
+                                     headers, result)
+        replied = time.perf_counter()
+        if replies is None:
+            return
+        result.turn_ms.append((replied - t0) * 1000)
+        state = case_state(replies) or case_state(opened)
+        case_id = state.get("case_id")
+        if not case_id:
+            result.error("no case id in the replies")
+            return
+        if BOARD_FLAG not in (case_state(replies).get("red_flags") or []):
+            result.not_in_reply += 1  # still waited for: the board is what is measured
+        seen = await watch.shown(case_id, wait - (time.perf_counter() - t0))
+        if seen is None or seen - t0 > wait:
+            result.never += 1
+        else:
+            result.board_ms.append((seen - t0) * 1000)
+            result.lag_ms.append((seen - replied) * 1000)
+
+    async def counted(session, n: int) -> None:
+        try:
+            await conversation(session, n)
+        finally:
+            bar.update()
+
+    connector = aiohttp.TCPConnector(limit=concurrency + 5)
+    client_timeout = aiohttp.ClientTimeout(total=timeout)
+    with bar:
+        async with aiohttp.ClientSession(connector=connector, timeout=client_timeout) as session:
+            started = time.perf_counter()
+            await asyncio.gather(*(counted(session, n) for n in range(concurrency)))
+            result.elapsed_s = time.perf_counter() - started
+    return result
+
+
+def panel_board(running) -> object:
+    """The Board of a Stack's panel server (scripts/panel_server.py)."""
+    handler = running.panel_server.RequestHandlerClass
+    return getattr(handler, "func", handler).board
+
+
+def bench_board(args: argparse.Namespace) -> tuple[list[str], str]:
+    """The message -> board section on a stack of its own; its report lines, and the stores."""
+    import stack as stack_module
+    from actions import board as board_rows
+
+    env, tmp, stores, drop = scratch_stores(args, "helpline-bench-board-")
+    running = stack_module.Stack(env=env, log_dir=tmp / "log-board")
+    results: list[BoardResult] = []
+    watch = None
+    try:
+        t0 = time.perf_counter()
+        print(f"Starting a stack with the panel server and the supervisor's board (stores: "
+              f"{stores}; logs in {tmp / 'log-board'}) ...", flush=True)
+        running.start(panel=True)
+        running.wait_ready(timeout=300)
+        print(f"Stack ready in {time.perf_counter() - t0:.1f} s", flush=True)
+        board = panel_board(running)
+        watch = BoardWatch(running.panel_url, stack_module.supervisor_token(
+            running.secret, "bench-supervisor"), BOARD_FLAG)
+        if not watch.first.wait(30):
+            print("  warning: no rows on the supervisor's stream after 30 s", flush=True)
+        # warm up (not counted): lazy parts of both servers, and the board's first rows
+        warm = asyncio.run(board_level(running.rasa_url, running.secret, watch, 1,
+                                       args.timeout, args.board_wait))
+        if not warm.board_ms:
+            print(f"  warning: the warm-up conversation's flag did not show on the board "
+                  f"({warm.never} never showed, {warm.errors} errors)", flush=True)
+        for level in args.board_levels:
+            r = asyncio.run(board_level(running.rasa_url, running.secret, watch, level,
+                                        args.timeout, args.board_wait,
+                                        show=f"message -> board, {level} concurrent"))
+            results.append(r)
+            say(f"  {'message -> board':<24} {level:>3} concurrent ... {level} conversations "
+                f"in {r.elapsed_s:.1f} s, p95 {pct(r.board_ms, .95):.0f} ms, "
+                f"{r.never} never showed, {r.errors} errors")
+        # what the poller does each time the rows change, now that the board is full
+        marks, snaps = [], []
+        for _ in range(5):
+            t1 = time.perf_counter()
+            board_rows.change_mark(board.store)
+            t2 = time.perf_counter()
+            board.snapshot()
+            t3 = time.perf_counter()
+            marks.append((t2 - t1) * 1000)
+            snaps.append((t3 - t2) * 1000)
+        rows_on_board, largest = watch.rows, watch.largest
+        events = dict(watch.events)
+        connects = watch.connects
+    finally:
+        if watch is not None:
+            watch.close()
+        running.stop()
+        if drop:
+            drop()
+    return board_lines(results, board, marks, snaps, rows_on_board, largest, events, connects,
+                       args), stores
+
+
+def board_lines(results: list[BoardResult], board, marks: list[float], snaps: list[float],
+                rows_on_board: int, largest: int, events: dict[str, int], connects: int,
+                args: argparse.Namespace) -> list[str]:
+    wait = args.board_wait
+    lines = [
+        "", "## Message -> board", "",
+        "A stack of its own (action server, Rasa server, and the panel server with the "
+        "supervisor's board, which `make run` also starts in its launcher process; here that "
+        "process is the benchmark's, so the board's threads share it with the client). One "
+        "supervisor's board reads `GET /supervisor/stream` (Server-Sent Events, a supervisor "
+        "token) in a thread. At each level that many conversations start at once; each "
+        f"opens a case (`{BOARD_OPENING}`) and then sends \"{BOARD_MESSAGE}\" over the REST "
+        "channel, each with a counsellor's token scoped to its conversation. Measured per "
+        "conversation: from just before the red flag's POST to the parsing of the first "
+        f"stream event whose row for its case shows `{BOARD_FLAG}` (nearest-rank "
+        f"percentiles, ms); \"never showed\": no such event within {wait:.0f} s of the POST. "
+        "Also: the red-flag turn itself (POST to reply), and the board after the reply "
+        "(negative: the board showed it before the reply arrived). The conversations of a "
+        "level start together and so meet the same few polls: a level's percentiles are a "
+        "few poll ticks, not independent samples. The cases of a level stay open, so the "
+        "board holds the earlier levels' cases too (and one warm-up case).",
+        "",
+        f"The floor: the panel server looks for a change every {board.poll_seconds:g} s "
+        f"(`Board.poll_seconds`; two index reads, `actions/board.change_mark`), then computes "
+        f"every open case's row and pushes them to the streams; the next look is "
+        f"{board.poll_seconds:g} s after that push, so a flag written just after a look "
+        f"waits up to {board.poll_seconds:g} s plus the rows' computing (half that "
+        "on average, with no other delay). Rows are recomputed regardless every "
+        f"{board.refresh_seconds:g} s (`refresh_seconds`). With {rows_on_board} open cases "
+        f"on the board at the end: the change check took {pct(marks, .5):.1f} ms, computing "
+        f"the rows {pct(snaps, .5):.0f} ms (median of 5, the store idle); the largest event "
+        f"was {largest / 1024:.0f} KB.",
+        "",
+        "| concurrent | conversations | red-flag turn p50 | turn p95 | to the board p50 | "
+        "p95 | max | board after the reply p50 | p95 | never showed | flag not in the reply "
+        "| errors |",
+        "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for r in results:
+        top = max(r.board_ms) if r.board_ms else float("nan")
+        lines.append(
+            f"| {r.concurrency} | {r.concurrency} | {pct(r.turn_ms, .5):.0f} | "
+            f"{pct(r.turn_ms, .95):.0f} | {pct(r.board_ms, .5):.0f} | {pct(r.board_ms, .95):.0f} | "
+            f"{top:.0f} | {pct(r.lag_ms, .5):.0f} | {pct(r.lag_ms, .95):.0f} | {r.never} | "
+            f"{r.not_in_reply} | {r.errors} |")
+    lines.append("")
+    lines.append("Stream events received: " + ", ".join(
+        f"{name} x{n}" for name, n in sorted(events.items())) + f"; connections: {connects}.")
+    errors = [f"{r.concurrency} concurrent: " + ", ".join(f"{k} x{v}"
+                                                         for k, v in r.error_kinds.items())
+              for r in results if r.errors]
+    if errors:
+        lines.append("Errors: " + "; ".join(errors) + ".")
+    return lines
+
+
+def heading(stores: str, args: argparse.Namespace) -> list[str]:
+    """The report's title and its machine line."""
     now = datetime.now(timezone.utc)
     load = os.getloadavg()
-    lines = [
+    return [
         f"# Benchmark {now:%Y-%m-%d %H:%M} UTC",
         "",
         f"Machine: {os.cpu_count()} cores, {platform.python_implementation()} "
@@ -518,6 +899,13 @@ def table(results: list[Result], idle: dict[str, float], stores: str, rules_line
         "in the figures). Stores: " + stores + ". Client: one asyncio/aiohttp process on the "
         "same machine. Command: `make bench`"
         + (f" ({' '.join(sys.argv[1:])})" if sys.argv[1:] else "") + ".",
+    ]
+
+
+def table(results: list[Result], idle: dict[str, float], stores: str, rules_line: str,
+          args: argparse.Namespace, long_lines: list[str]) -> str:
+    names = ["Rasa server", "action server"]
+    lines = heading(stores, args) + [
         "",
         "- **case turns**: each conversation is a scripted call over the REST channel "
         "(`/start_case`, a note, a deadline, \"what next?\"); every turn runs NLU, the "
@@ -577,16 +965,31 @@ def main() -> int:
     parser.add_argument("--rules-only", action="store_true")
     parser.add_argument("--no-voter-comparison", action="store_true",
                         help="skip the second stack with the meaning voter off")
+    parser.add_argument("--no-board", action="store_true",
+                        help="skip the message -> board section (a stack with the panel server)")
+    parser.add_argument("--board-only", action="store_true",
+                        help="run only the message -> board section")
+    parser.add_argument("--board-levels", type=lambda s: [int(x) for x in s.split(",")],
+                        default=list(BOARD_LEVELS),
+                        help="concurrent conversations for message -> board, e.g. 10,50")
+    parser.add_argument("--board-wait", type=float, default=30.0,
+                        help="seconds after the red flag's POST before a conversation counts "
+                             "as never shown on the board")
     parser.add_argument("--output", type=Path, help="default results/bench-<UTC time>.md")
     args = parser.parse_args()
     args.load_before = os.getloadavg()
-    deadline_line = bench_deadlines(args.rounds)  # first: it times Duckling's start
-    rules_line = bench_rules(args.rounds) + ".\n" + deadline_line
-    if args.rules_only:
-        return 0
-    args.encoder_line = bench_encoder(max(1, args.rounds // 2))
-    results, idle, stores, long_lines = bench_stack(args)
-    text = table(results, idle, stores, rules_line, args, long_lines)
+    if args.board_only:
+        board_lines, stores = bench_board(args)
+        text = "\n".join(heading(stores, args) + board_lines) + "\n"
+    else:
+        deadline_line = bench_deadlines(args.rounds)  # first: it times Duckling's start
+        rules_line = bench_rules(args.rounds) + ".\n" + deadline_line
+        if args.rules_only:
+            return 0
+        args.encoder_line = bench_encoder(max(1, args.rounds // 2))
+        results, idle, stores, long_lines = bench_stack(args)
+        board_lines = [] if args.no_board else bench_board(args)[0]
+        text = table(results, idle, stores, rules_line, args, long_lines + board_lines)
     out = args.output or ROOT / "results" / f"bench-{datetime.now(timezone.utc):%Y%m%d-%H%M%S}.md"
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(text, encoding="utf-8")
