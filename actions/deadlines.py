@@ -318,16 +318,19 @@ def day_offset(text: str, today_date: date) -> int | None:
         return 1
     if "yesterday" in lowered or "last night" in lowered:  # "by 8pm yesterday": passed
         return -1
-    for m in re.finditer(r"\b([0-3]?\d)(?:st|nd|rd|th)(?:\s+(?:of\s+)?([a-z]{3})[a-z]*)?\b", lowered):
+    for m in re.finditer(r"\b([0-3]?\d)(?:(?:st|nd|rd|th)(?:\s+(?:of\s+)?([a-z]{3})[a-z]*)?"
+                         r"|\s+(?:of\s+)?(?=(?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec))"
+                         r"([a-z]{3})[a-z]*)\b", lowered):
         if re.search(r"(birthday|born|dob|bday|since|from)\W+$", lowered[:m.start()]):
             continue
-        month = MONTHS.get(m.group(2) or "", today_date.month) if m.group(2) else today_date.month
+        named = m.group(2) or m.group(3)
+        month = MONTHS.get(named or "", today_date.month) if named else today_date.month
         for year in (today_date.year, today_date.year + 1):
             try:
                 day = date(year, month, int(m.group(1)))
             except ValueError:
                 break
-            if day < today_date and not m.group(2):  # "the 3rd": next month's
+            if day < today_date and not named:  # "the 3rd": next month's
                 nxt = (today_date.replace(day=28) + timedelta(days=4)).replace(day=1)
                 try:
                     day = date(nxt.year, nxt.month, int(m.group(1)))
@@ -344,6 +347,8 @@ def day_offset(text: str, today_date: date) -> int | None:
                 if 0 <= ahead <= 31:
                     return ahead
     day = patterns()["weekday"].search(text) or WEEKEND_SHORT.search(lowered)
+    if day and re.search(r"\b(?:tonight|today|this (?:evening|afternoon))\b", lowered[day.end():]):
+        return 0  # "originally said monday, now he's brought it forward to 11:30 tonight"
     if day:
         name = day.group(2).lower()
         ahead = (words()["weekdays"].get(name, WEEKEND_DAYS.get(name, 0))
@@ -484,6 +489,9 @@ def clocks(text: str, now: datetime, tz: ZoneInfo, bare: bool,
                 candidates = candidates[:1]
             elif offset and 1 <= hour <= 6:
                 candidates = candidates[1:]  # "friday at 5": 5pm, not 5am
+        if ampm == "am" and hour < 6 and offset == 0 and re.match(
+                r"\s*(?:tonight|at night)\b", text[m.end():], re.I):
+            candidates = [c + timedelta(days=1) for c in candidates]  # "2am tonight"
         if offset is None:
             future = [c for c in candidates if c > local_now]
             if not future:
@@ -496,6 +504,16 @@ def clocks(text: str, now: datetime, tz: ZoneInfo, bare: bool,
     if duck is None:
         duck = duckling_mentions(text, now, tz)
     return found + duckling_clocks(text, duck, found)
+
+
+#: who sent, right after a clock ("at 9.15pm he gave her 1 hour")
+SENT_AFTER_CLOCK = re.compile(r"[\s,]*(?:(?:he|they|she|the offender|offender|the guy)\s+)?"
+                              r"(?:gave|sent|messaged|said|told|texted|wrote)\b", re.I)
+
+
+#: "msg sent 20:50", "sent 21.05": the word right before a clock with its minutes
+SENT_RIGHT_BEFORE = re.compile(r"(?<![\w])(?:sent|msg|messaged|texted|timestamp|came in)\s+$",
+                               re.I)
 
 
 def sent_at(text: str, duration: Candidate, now: datetime, tz: ZoneInfo) -> datetime | None:
@@ -535,7 +553,13 @@ def sent_at(text: str, duration: Candidate, now: datetime, tz: ZoneInfo) -> date
         before = text[max(0, m.start() - 40):m.start()]
         right_after = m.start() - (duration.start + len(duration.said)) in range(0, 5) \
             and re.search(r"\bat\s+$", before)
-        if not (patterns()["sent_before"].search(before) or right_after):
+        # "at 9.15pm he gave her 1 hour": the clock, then who sent
+        then_sent = m.end() <= duration.start and re.search(r"(?:^|[\s,;(])at\s+$", before) \
+            and SENT_AFTER_CLOCK.match(text, m.end())
+        # "msg sent 20:50": a clock with its minutes right after the word "sent"
+        sent_colon = m.group("m") and SENT_RIGHT_BEFORE.search(before)
+        if not (patterns()["sent_before"].search(before) or right_after or then_sent
+                or sent_colon):
             continue
         if m.group("word") or m.start() == duration.start:
             continue
@@ -583,6 +607,12 @@ def hours_as_digits(text: str) -> str:
                   text, flags=re.I)
     text = re.sub(r"\b(deadline(?: is)?|by|till|til|until|at|before)\s+([01]\d|2[0-3])([0-5]\d)\b(?!\s*(?:£|pounds|quid|dollars|euros))",
                   r"\1 \2:\3", text, flags=re.I)  # "deadline 2130"
+    # "0100hrs", "2300 hours": a 24-hour clock, not a hundred hours
+    text = re.sub(r"(?<![\w:.])([01]\d|2[0-3])([0-5]\d)\s?(?:hrs|hours|h)\b", r"\1:\2", text,
+                  flags=re.I)
+    # "hour and 15 mins" (no "an", no "1"): one hour and fifteen minutes
+    text = re.sub(r"(?<!\d\s)(?<![\d])\b(?:an?\s+)?hour\s+and\s+(\d{1,2})\s*(mins?|minutes)\b",
+                  r"1 hour \1 \2", text, flags=re.I)
     pattern = rf"\b(past|to|till|til|until|by|at|before|is|said|says)\s+({alternation(list(names))})\b"
     return re.sub(pattern, lambda m: f"{m.group(1)} {names[m.group(2).lower()]}", text,
                   flags=re.I)

@@ -134,6 +134,10 @@ DEADLINE_SETS = {
                               "the code or the earlier sets (182 messages, 56 not deadlines; "
                               "'now' a Thursday 16:25), after the fixes from set 6; first "
                               "run: 154/182 right, no false deadline on 48/56",
+    "deadlines_heldout8.yml": "written blind on 2026-11-30 by an eighth session (165 messages, "
+                              "55 not deadlines; 'now' a Saturday 22:50, near midnight), after "
+                              "the fixes from set 7; first run: 132/165 right, no false "
+                              "deadline on 47/55",
 }
 
 

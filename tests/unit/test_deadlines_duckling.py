@@ -261,3 +261,41 @@ def test_the_seventh_set_days(text, at):
     found = find_deadline(text, THU, LONDON)
     assert found is not None and found.status == "set", (text, found)
     assert found.at.isoformat() == at
+
+
+SAT_LATE = datetime(2026, 12, 19, 22, 50, tzinfo=ZoneInfo("UTC"))  # the eighth set's "now"
+
+
+@pytest.mark.parametrize("text, at", [
+    # a 24-hour clock with "hrs" is not a hundred hours
+    ("deadline 0100hrs per offender", "2026-12-20T01:00:00+00:00"),
+    # the small hours "tonight" are after midnight (it was 2am this morning: "passed")
+    ("he wants it by 2am tonight", "2026-12-20T02:00:00+00:00"),
+    ("first he said 2 days then changed it to 2am tonight cos she blocked him",
+     "2026-12-20T02:00:00+00:00"),
+    ("pay by 27 dec 18:00 (his exact words)", "2026-12-27T18:00:00+00:00"),
+    ("he wrote 'u have till mindnight' (sic)", "2026-12-20T00:00:00+00:00"),
+    ("originally said monday, now hes brought it forward to 11:30 tonight",
+     "2026-12-19T23:30:00+00:00"),
+    ("says hour and 15 mins to send it, msg only just came in", "2026-12-20T00:05:00+00:00"),
+    # when the offender's message came
+    ("msg sent 20:50, gave her 4 hours", "2026-12-20T00:50:00+00:00"),
+    ("first threat at 9pm - 'you have 3 hrs to pay or everyone sees'",
+     "2026-12-20T00:00:00+00:00"),
+    ("5 mins!! he just said 5 mins", "2026-12-19T22:55:00+00:00"),  # "said 5" is no clock
+])
+def test_the_eighth_set_kinds(text, at):
+    found = find_deadline(text, SAT_LATE, LONDON)
+    assert found is not None and found.status == "set", (text, found)
+    assert found.at.isoformat() == at
+
+
+@pytest.mark.parametrize("text", [
+    "at 9.15pm he gave her 1 hour, yp hasnt paid",  # over at 22:15
+    "cslr will call back in 30 mins if the line drops",
+    "yp wants to go to the police station when it opens at 10am",
+    "yp thinks he'll set a time when he comes online at 11",
+])
+def test_the_eighth_set_times_that_are_not_an_active_deadline(text):
+    found = find_deadline(text, SAT_LATE, LONDON)
+    assert found is None or found.status in ("withdrawn", "passed"), (text, found)
