@@ -300,7 +300,8 @@ def not_a_duration_after(text: str, end: int) -> bool:
 
 #: days a deadline may be set for by name ("boxing day 10am")
 HOLIDAYS = {"christmas eve": (12, 24), "xmas eve": (12, 24), "christmas day": (12, 25),
-            "xmas day": (12, 25), "boxing day": (12, 26), "new year'?s eve": (12, 31),
+            "xmas day": (12, 25), "christmas morning": (12, 25), "xmas morning": (12, 25),
+            "boxing day": (12, 26), "new year'?s eve": (12, 31), "nye": (12, 31),
             "new year'?s day": (1, 1)}
 #: "sat", "sun" are days only beside a clock or after "by"/"on" ("by sat 6pm", "noon sun"),
 #: not in "she sat with mum" or "the sun"
@@ -314,10 +315,24 @@ WEEKEND_SHORT = re.compile(
 def day_offset(text: str, today_date: date) -> int | None:
     """Days from today that the note's deadline falls on ("tomorrow", "friday"), if said."""
     lowered = text.lower()
+    if re.search(r"\bday after tomorrow\b", lowered):
+        return 2
     if "tomorrow" in lowered:
         return 1
-    if "yesterday" in lowered or "last night" in lowered:  # "by 8pm yesterday": passed
+    past = re.search(r"\b(?:yesterday|last night)\b", lowered)
+    if past and re.search(r"\b(?:today|tonight|this (?:evening|afternoon))\b", lowered[past.end():]):
+        return 0  # "missed yesterday's 5pm deadline, he's now extended it to 5pm today"
+    if past:  # "by 8pm yesterday": passed
         return -1
+    numeric = re.search(r"(?<![\d/])([0-3]?\d)/(1[0-2]|0?[1-9])(?:/(?:20)?\d\d)?(?![\d/])", lowered)
+    if numeric:  # "by 24/12 at 6pm" (day first, as in the UK)
+        for year in (today_date.year, today_date.year + 1):
+            try:
+                ahead = (date(year, int(numeric.group(2)), int(numeric.group(1))) - today_date).days
+            except ValueError:
+                break
+            if 0 <= ahead <= 31:
+                return ahead
     for m in re.finditer(r"\b([0-3]?\d)(?:(?:st|nd|rd|th)(?:\s+(?:of\s+)?([a-z]{3})[a-z]*)?"
                          r"|\s+(?:of\s+)?(?=(?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec))"
                          r"([a-z]{3})[a-z]*)\b", lowered):
@@ -506,6 +521,59 @@ def clocks(text: str, now: datetime, tz: ZoneInfo, bare: bool,
     return found + duckling_clocks(text, duck, found)
 
 
+#: a day gone by and its clock: when the offender's message came ("last night at 10pm he
+#: told her 'you've got 24 hours'", "sunday evening at 7 he gave her three days", "he said
+#: 48 hrs, that was yesterday at 6pm")
+PAST_DAY_CLOCK = re.compile(
+    r"(?<![\w])(?P<day>yesterday|last\s+night|(?:on\s+|last\s+)?(?P<wd>monday|tuesday|wednesday|"
+    r"thursday|friday|saturday|sunday|mon|tues|tue|wed|thurs|thur|thu|fri|sat|sun))"
+    r"(?:\s+(?P<part>morning|afternoon|evening|night|eve))?(?:\s+at|,)?\s+"
+    r"(?P<h>\d{1,2})(?:[:.](?P<m>[0-5]\d))?\s*(?P<ampm>am|pm)?(?![\w:])", re.I)
+WEEKDAY_INDEX = {"mon": 0, "tue": 1, "wed": 2, "thu": 3, "fri": 4, "sat": 5, "sun": 6}
+#: between such a day and the duration before it: "that was", "on", "sent"
+DAY_AFTER_DURATION = re.compile(r"^[^.;!?]{0,30}?\b(?:that\s+was|was\s+sent|sent|on|was)\s*$",
+                                re.I)
+
+
+def day_and_clock_sent(text: str, duration: Candidate, local_now: datetime,
+                       tz: ZoneInfo) -> datetime | None:
+    """When the offender's message came, from a day gone by and a clock beside the duration
+    (:data:`PAST_DAY_CLOCK`): the most recent such moment before now."""
+    end = duration.start + len(duration.said)
+    for m in PAST_DAY_CLOCK.finditer(text):
+        if m.start() < end and m.end() > duration.start:
+            continue
+        between = text[m.end():duration.start] if m.end() <= duration.start else text[end:m.start()]
+        if m.end() <= duration.start:
+            if len(between) > 40 or re.search(r"[.;!?]", between):
+                continue
+        elif not DAY_AFTER_DURATION.match(between):
+            continue
+        hour, minute = int(m.group("h")), int(m.group("m") or 0)
+        ampm, part = (m.group("ampm") or "").lower(), (m.group("part") or "").lower()
+        if hour > 23 or minute > 59:
+            continue
+        if (ampm == "pm" or part in ("evening", "night", "eve") or
+                m.group("day").lower().startswith("last") or (not ampm and not part and 1 <= hour <= 7)) \
+                and hour < 12:
+            hour += 12
+        if ampm == "am" and hour == 12:
+            hour = 0
+        day = m.group("day").lower()
+        if m.group("wd"):
+            target = WEEKDAY_INDEX[m.group("wd").lower()[:3]]
+            back = (local_now.weekday() - target) % 7
+        else:
+            back = 1
+        moment = datetime.combine(local_now.date() - timedelta(days=back), time(hour % 24, minute), tz)
+        if moment > local_now:
+            moment -= timedelta(days=7 if m.group("wd") else 1)
+        if "last" in day and m.group("wd") and back == 0:
+            moment -= timedelta(days=7)
+        return moment
+    return None
+
+
 #: who sent, right after a clock ("at 9.15pm he gave her 1 hour")
 SENT_AFTER_CLOCK = re.compile(r"[\s,]*(?:(?:he|they|she|the offender|offender|the guy)\s+)?"
                               r"(?:gave|sent|messaged|said|told|texted|wrote)\b", re.I)
@@ -545,6 +613,9 @@ def sent_at(text: str, duration: Candidate, now: datetime, tz: ZoneInfo) -> date
             unit = unit_of(m.group("unit"))
             return now - {"minutes": timedelta(minutes=amount), "hours": timedelta(hours=amount),
                           "days": timedelta(days=amount)}[unit]
+    sent_day = day_and_clock_sent(text, duration, local_now, tz)
+    if sent_day is not None:
+        return sent_day
     earlier_day = [m for m in patterns()["past_day"].finditer(text[:duration.start])
                    if duration.start - m.end() < 120]
     if earlier_day and not patterns()["now_word"].search(text, earlier_day[-1].end(), duration.start):
@@ -688,7 +759,7 @@ def about_something_else(text: str, start: int, end: int) -> bool:
 
 
 #: "by 11pm there": the clock of the place the note names
-CLOCK_THERE = re.compile(r"\d(?:\s*[ap]\.?m\.?)?\s+(?:over\s+)?there\b")
+CLOCK_THERE = re.compile(r"\d(?:\s*[ap]\.?m\.?)?\s+(?:(?:over\s+)?there|local)\b")
 
 
 def named_zone(text: str) -> ZoneInfo | None:

@@ -299,3 +299,37 @@ def test_the_eighth_set_kinds(text, at):
 def test_the_eighth_set_times_that_are_not_an_active_deadline(text):
     found = find_deadline(text, SAT_LATE, LONDON)
     assert found is None or found.status in ("withdrawn", "passed"), (text, found)
+
+
+TUE = datetime(2026, 12, 22, 13, 10, tzinfo=ZoneInfo("UTC"))  # the ninth set's "now"
+
+
+@pytest.mark.parametrize("text, at", [
+    # the day a deadline falls on (each was read as today or tomorrow: a countdown days short)
+    ("wants it by 24/12 at 6pm", "2026-12-24T18:00:00+00:00"),
+    ("NYE 11pm, he says thats her 'last chance before new year'", "2026-12-31T23:00:00+00:00"),
+    ("he wants it the day after tomorrow at 7pm", "2026-12-24T19:00:00+00:00"),
+    ("he'll post 'at 9 on xmas morning' if she doesnt pay", "2026-12-25T09:00:00+00:00"),
+    ("missed yesterday's 5pm deadline, he's now extended it to 5pm today",
+     "2026-12-22T17:00:00+00:00"),
+    # a duration counted from a day gone by and its clock
+    ("last night at 10pm he told yp \"you've got 24 hours\"", "2026-12-22T22:00:00+00:00"),
+    ("yesterday at 3pm he said 48hrs", "2026-12-23T15:00:00+00:00"),
+    ("sunday evening at 7 he gave her 'three days'", "2026-12-23T19:00:00+00:00"),
+    ("on saturday at 11am he gave her a week", "2026-12-26T11:00:00+00:00"),
+    # more zones
+    ("he says 9am tokyo time, claims hes japanese", "2026-12-23T00:00:00+00:00"),
+    ("he says he's a kiwi, deadline 6am NZ time", "2026-12-22T17:00:00+00:00"),
+    ("yp at dad's in madrid for xmas, he said 11pm spanish time", "2026-12-22T22:00:00+00:00"),
+    # the offender's words as cues
+    ("yp shows me: 'sunday 6pm. last warning.'", "2026-12-27T18:00:00+00:00"),
+])
+def test_the_ninth_set_kinds(text, at):
+    found = find_deadline(text, TUE, LONDON)
+    assert found is not None and found.status == "set", (text, found)
+    assert found.at.isoformat() == at
+
+
+def test_a_duration_from_a_day_gone_by_can_be_over():
+    found = find_deadline("sunday 9am he gave her 24hrs, she didnt pay", TUE, LONDON)
+    assert found is not None and found.status == "passed"
