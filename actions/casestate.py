@@ -485,6 +485,14 @@ def check_deadline(state: CaseState, outcome: Outcome, text: str, intent: str | 
                                    question=None)
     if found is None:
         return
+    if found.status == "shift":
+        # "he's pushed it back an hour": the case's deadline moves by that much; with none
+        # set, the assistant asks for the time
+        found = dataclasses.replace(
+            found, status="set", at=datetime.fromisoformat(state.deadline_at) + found.shift,
+            shift=None) if live else dataclasses.replace(
+            found, status="ambiguous", shift=None,
+            question=say("deadline.ask_moved_from", words=quote(found.words)))
     words = quote(found.words)
     if found.status == "set" and found.at is not None:
         if found.at <= now:

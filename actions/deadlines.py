@@ -19,6 +19,7 @@ assistant asks for the exact time instead of guessing. The words are in
 from __future__ import annotations
 
 import contextvars
+import dataclasses
 import logging
 import os
 import re
@@ -44,6 +45,9 @@ class Deadline:
     words: str             # the words that gave it
     correction: bool       # "sorry, 2 hours not 1": replaces the deadline just given
     question: str | None = None  # for ambiguous: what to ask the counsellor
+    #: status "shift": the offender moved the deadline by this much ("pushed it back an
+    #: hour") and the note names no time to move: the case's deadline moves (casestate)
+    shift: timedelta | None = None
 
 
 @lru_cache(maxsize=1)
@@ -318,6 +322,10 @@ def day_offset(text: str, today_date: date) -> int | None:
     if re.search(r"\bday after tomorrow\b", lowered):
         return 2
     if "tomorrow" in lowered:
+        if re.search(r"\b(?:tonight|today|this (?:evening|afternoon))\b",
+                     lowered[lowered.rindex("tomorrow"):]):
+            return 0  # "originally tomorrow noon but now by 9 tonight"; "football at 10
+            # tomorrow, but he wants £200 by 8 tonight"
         return 1
     past = re.search(r"\b(?:yesterday|last night)\b", lowered)
     if past and re.search(r"\b(?:today|tonight|this (?:evening|afternoon))\b", lowered[past.end():]):
@@ -575,7 +583,8 @@ def day_and_clock_sent(text: str, duration: Candidate, local_now: datetime,
 
 
 #: who sent, right after a clock ("at 9.15pm he gave her 1 hour")
-SENT_AFTER_CLOCK = re.compile(r"[\s,]*(?:(?:he|they|she|the offender|offender|the guy)\s+)?"
+SENT_AFTER_CLOCK = re.compile(r"[\s,]*(?:(?:today|yesterday|this\s+(?:morning|afternoon))\s+)?"
+                              r"(?:(?:he|they|she|the offender|offender|the guy)\s+)?"
                               r"(?:gave|sent|messaged|said|told|texted|wrote)\b", re.I)
 
 
@@ -689,6 +698,50 @@ def hours_as_digits(text: str) -> str:
                   flags=re.I)
 
 
+#: the offender moves the deadline by an amount: "pushed it back 30 mins", "extended it by
+#: another hour", "brought it forward an hour", "gave an extension of 30 mins"
+SHIFT_BEFORE = re.compile(
+    r"\b(?:(?P<cut>cut)(?:\s+(?:it|the\s+deadline|that))?(?:\s+down)?|(?P<later>pushed|put|moved|extended|extending|extends|given\s+(?:her|him|them)\s+|"
+    r"gave\s+(?:her|him|them)\s+|gave\s+|given\s+)?(?:an?\s+)?(?:extension|ext)\s+of|"
+    r"pushed|put|moved|brought|extended|extends|extending|added|adds|adding)"
+    r"(?:\s+(?:it|the\s+deadline|that|the\s+time))?"
+    r"(?:\s+(?P<dir>back|forward|on|later|earlier|out))?"
+    r"\s+(?:by\s+)?(?:another\s+|an\s+extra\s+|a\s+further\s+|extra\s+)?$", re.I)
+
+
+def shifted(text: str, found: list[Candidate], now: datetime) -> Deadline | None:
+    """A deadline the offender moved by an amount: the other time the note gives, moved
+    ("deadline was 10 but he pushed it back 30 mins": 10:30; "said 8pm then brought it
+    forward an hour": 19:00); with no other time, a ``shift`` for the case's deadline."""
+    for d in found:
+        if d.kind != "duration":
+            continue
+        lead = SHIFT_BEFORE.search(text[max(0, d.start - 60):d.start])
+        extra = re.match(r"(?:another|an\s+extra|a\s+further|extra)\b", d.said, re.I) and \
+            re.search(r"\b(?:gave|given|give|giving)\s+(?:her|him|them)\s+$", text[:d.start], re.I)
+        if not lead and not extra:
+            continue
+        phrase = lead.group(0).lower() if lead else "gave another"
+        direction = ((lead.group("dir") if lead else "") or "").lower()
+        if "brought" in phrase and direction not in ("forward", "earlier"):
+            direction = "forward"  # "brought it forward" is the usual sense
+        if phrase.split()[0] in ("moved", "put") and direction not in (
+                "back", "forward", "later", "earlier", "on", "out"):
+            continue  # "moved it 2 hours" says nothing of which way
+        # the amount itself, not counted from when the message came
+        own = durations(d.said, now)
+        delta = (own[0].at if own else d.at) - now
+        if direction in ("forward", "earlier") or (lead and lead.group("cut")):
+            delta = -delta
+        said = ((lead.group(0) if lead else "") + d.said).strip()
+        bases = [c for c in found if c is not d and c.kind != "shift"]
+        if bases:
+            base = pick(bases, text)  # the deadline the note gives, as if unmoved
+            return Deadline("set", base.at + delta, said, False)
+        return Deadline("shift", None, said, False, shift=delta)
+    return None
+
+
 def pick(found: list[Candidate], text: str) -> Candidate:
     """The deadline among several: the last if a revision word ("changed it to", "now")
     stands between them, otherwise the first duration, then the first clock time tied to
@@ -759,7 +812,8 @@ def about_something_else(text: str, start: int, end: int) -> bool:
 
 
 #: "by 11pm there": the clock of the place the note names
-CLOCK_THERE = re.compile(r"\d(?:\s*[ap]\.?m\.?)?\s+(?:(?:over\s+)?there|local)\b")
+CLOCK_THERE = re.compile(r"(?:\d(?:\s*[ap]\.?m\.?)?|midnight|noon|midday)\s+"
+                         r"(?:(?:over\s+)?there|local)\b")
 
 
 def named_zone(text: str) -> ZoneInfo | None:
@@ -860,6 +914,12 @@ def _read(text: str, now: datetime, tz: ZoneInfo, awaiting_time: bool) -> Deadli
         later = find_deadline(text[revision.end():], now, tz, awaiting_time) if revision else None
         if later is not None and later.status == "set":
             return later
+        if later is not None and later.status == "shift":
+            # "deadline was 10 but he pushed it back 30 mins": the time said before, moved
+            before = clocks(text[:revision.start()], now, tz, True)
+            if before:
+                at = before[0].at + later.shift
+                return Deadline("set" if at > now else "passed", at, later.words, False)
         return Deadline("passed", None, passed.group(0), False)
     duck = duckling_mentions(text, now, tz)  # once per message, in the helpline's zone
     long_ago = p["long_ago"].search(text)
@@ -895,6 +955,10 @@ def _read(text: str, now: datetime, tz: ZoneInfo, awaiting_time: bool) -> Deadli
     # "by 11 tonight, not an hour": the time said not to be it is not it
     found = [c for c in found if not re.search(r"\b(?:not|n't)\s+$", text[:c.start], re.I)
              and not about_something_else(text, c.start, c.start + len(c.said))]
+    moved = shifted(text, found, now)
+    if moved is not None:
+        return moved if moved.status == "shift" else dataclasses.replace(
+            moved, status="set" if moved.at > now else "passed", correction=correction)
     if found:
         chosen = pick(found, text)
         at = chosen.at.astimezone(tz)

@@ -3,7 +3,7 @@ time a reader of regular expressions missed, times that are not deadlines, anoth
 zone named in the note, and the built-in reader as the fallback."""
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -333,3 +333,49 @@ def test_the_ninth_set_kinds(text, at):
 def test_a_duration_from_a_day_gone_by_can_be_over():
     found = find_deadline("sunday 9am he gave her 24hrs, she didnt pay", TUE, LONDON)
     assert found is not None and found.status == "passed"
+
+
+@pytest.mark.parametrize("now, text, at", [
+    # a deadline moved by an amount, from the time the note gives
+    (MON, "deadline was 10 but he pushed it back 30 mins", "2026-12-14T10:30:00+00:00"),
+    (MON, "first msg at 8.30 gave her 30 mins, then he extended it by an hour",
+     "2026-12-14T10:00:00+00:00"),
+    (THU, "he said 8pm then brought it forward an hour", "2026-12-17T19:00:00+00:00"),
+    (THU, "he said 1 hr at 4pm then extended it by another hour", "2026-12-17T18:00:00+00:00"),
+    (TUE, "he pushed it back an hour, was 8pm", "2026-12-22T21:00:00+00:00"),
+    (TUE, "gave extension of 30 mins on the 2pm", "2026-12-22T14:30:00+00:00"),
+])
+def test_a_deadline_moved_by_an_amount(now, text, at):
+    found = find_deadline(text, now, LONDON)
+    assert found is not None and found.status == "set", (text, found)
+    assert found.at.isoformat() == at
+
+
+def test_a_move_by_an_amount_alone_is_a_shift_for_the_cases_deadline():
+    found = find_deadline("he's pushed it back an hour", TUE, LONDON)
+    assert found is not None and found.status == "shift"
+    assert found.shift == timedelta(hours=1)
+
+
+WED_EVE = datetime(2026, 12, 30, 19, 5, tzinfo=ZoneInfo("UTC"))  # the tenth set's "now"
+
+
+@pytest.mark.parametrize("text, at", [
+    # counted from when he set it, today (it was counted from now: hours late)
+    ("yp says at 2pm today he gave him 8 hours to pay", "2026-12-30T22:00:00+00:00"),
+    # a later "tonight" wins over an earlier "tomorrow" (it was counted to tomorrow)
+    ("originally tomorrow noon but now he wants it by 9 tonight", "2026-12-30T21:00:00+00:00"),
+    ("she's got football at 10 tomorrow, but he wants £200 by 8 tonight",
+     "2026-12-30T20:00:00+00:00"),
+    # moved by an amount: added, cut, another
+    ("he said 9pm then after she pleaded he added an hour", "2026-12-30T22:00:00+00:00"),
+    ("he'd said 11pm then cut it by 90 minutes cos she was 'taking the piss'",
+     "2026-12-30T21:30:00+00:00"),
+    ("he said 9pm then gave her another hour", "2026-12-30T22:00:00+00:00"),
+    ("he's in Dubai, wants it by midnight there", "2026-12-30T20:00:00+00:00"),
+    ("she took 20 mins to reply, he wants it by 9", "2026-12-30T21:00:00+00:00"),
+])
+def test_the_tenth_set_kinds(text, at):
+    found = find_deadline(text, WED_EVE, LONDON)
+    assert found is not None and found.status == "set", (text, found)
+    assert found.at.isoformat() == at

@@ -213,3 +213,26 @@ def test_a_long_message_is_read_in_order_the_last_deadline_counts():
     assert len(text) > deadlines.WINDOW
     found = deadlines.find_deadline(text, NOW, TZ)
     assert found.status == "set" and found.at.astimezone(TZ).hour == 22
+
+
+@pytest.mark.parametrize("text, minutes", [
+    ("he's pushed it back an hour", 16 + 60),
+    ("offender extended it by 30 mins", 16 + 30),
+    ("he brought it forward 10 mins", 16 - 10),
+])
+def test_a_deadline_moved_by_an_amount_moves_the_cases_deadline_with_an_undo(text, minutes):
+    before = with_deadline()
+    outcome = check(before, text)
+    moved = datetime.fromisoformat(outcome.state.deadline_at)
+    assert moved == NOW + timedelta(minutes=minutes)
+    assert outcome.announcements[0].text.startswith("Deadline moved from 19:39 to")
+    assert outcome.announcements[0].buttons[0]["payload"].startswith("/undo_deadline")
+    assert outcome.state.previous_deadline["at"] == before.deadline_at
+
+
+def test_a_move_by_an_amount_with_no_deadline_yet_asks_for_the_time():
+    before = CaseState(case_id="c" * 32, caller_role="child")
+    outcome = check(before, "he's pushed it back an hour")
+    assert outcome.state.deadline_status == "ambiguous" and outcome.state.deadline_at is None
+    assert say("deadline.ask_moved_from", words="pushed it back an hour") in \
+        outcome.announcements[-1].text
