@@ -44,7 +44,7 @@ def rule_features(text: str) -> list[float]:
     with deadlines.reading("regex"):  # no Duckling runtime in the NLU process
         found = deadlines.find_deadline(text, datetime.now(UTC), UTC)
     return [float(code in codes) for code in risk.RULE_CODES] + [
-        float(found is not None and found.status in ("set", "ambiguous")),
+        float(found is not None and found.status in ("set", "ambiguous", "shift")),
         float(found is not None and found.status in ("withdrawn", "passed")),
     ]
 
