@@ -790,11 +790,39 @@ def clause_around(text: str, start: int, end: int) -> str:
     return text[begin:after.start() if after else len(text)]
 
 
+#: the young person's, a parent's or the counsellor's own plan or guess, not the offender's
+#: demand: "yp wants to block him by 9", "yp told him she'd pay by 4pm", "cslr advised ...
+#: will help yp report before 4", "she thinks he'll probably say midnight"
+OWN_PLAN = re.compile(
+    r"\b(?:yp|cyp|she|i|we|cslr|counsellor|child|mum|dad|caller|her\s+mum|his\s+mum)\s+"
+    r"(?:really\s+|just\s+|also\s+)?(?:wants?\s+to|(?:is\s+)?thinking\s+(?:of|about)|"
+    r"plans?\s+to|(?:is\s+)?planning\s+to|(?:is\s+)?going\s+to|will|would\s+like\s+to|"
+    r"hopes?\s+to|suggested|advised|thinks|told\s+him\s+(?:she|i|he)(?:'?d|'?ll|\s+would|"
+    r"\s+will)|said\s+(?:she|i)(?:'?d|'?ll|\s+would|\s+will))\b", re.I)
+#: the offender's words after such a plan give the time back to him ("yp wants to pay but he
+#: said by 9pm")
+OFFENDER_SAYS = re.compile(r"\b(?:he|they|offender|scammer|blackmailer|the\s+guy)\s+"
+                           r"(?:said|says|wants|gave|has\s+given|'s\s+given|told|demanded|"
+                           r"wrote|sent|messaged|set|posts|shares|sends|will|'ll)\b"
+                           r"|\b(?:if|unless|or)\s+(?:he|they)\b", re.I)
+
+
+def own_plan(text: str, start: int) -> bool:
+    """The time at ``start`` is in a sentence of someone's own plan (:data:`OWN_PLAN`), with
+    no word of the offender's after it."""
+    begin = max((m.end() for m in re.finditer(r"[.;!?\n]", text[:start])), default=0)
+    before = text[begin:start]
+    plan = OWN_PLAN.search(before)
+    return bool(plan) and not OFFENDER_SAYS.search(before[plan.end():])
+
+
 def about_something_else(text: str, start: int, end: int) -> bool:
     """The time belongs to another event, not to the demand: its clause speaks of
     something else (``other_events``: the police calling back, a session ending, a
     platform's review, a phone battery) and not of the demand, or it is a span ("at her
     dad's from 6 tonight till sunday")."""
+    if own_plan(text, start):
+        return True
     clause = clause_around(text[:start] + " " * (end - start) + text[end:], start, end)
     p = patterns()
     if re.search(r"\b(?:sent|paid|transferred)\s+(?:\S+\s+){0,2}?(?:[£$€]|money|cash|gift)",

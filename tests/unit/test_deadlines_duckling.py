@@ -379,3 +379,28 @@ def test_the_tenth_set_kinds(text, at):
     found = find_deadline(text, WED_EVE, LONDON)
     assert found is not None and found.status == "set", (text, found)
     assert found.at.isoformat() == at
+
+
+@pytest.mark.parametrize("text", [
+    # the young person's, a parent's or the counsellor's own plan is not the offender's demand
+    "yp told him she'd pay by 4pm, he hasn't replied",
+    "cslr advised not to pay, will help yp report to CEOP before 4",
+    "yp wants to block him by 9 before school",
+    "she thinks he'll probably say midnight",
+    "she wants to sort this before midnight",
+    "yp said she'll reply 'in 5 mins' to stall him",
+])
+def test_someones_own_plan_is_not_a_deadline(text):
+    found = find_deadline(text, TUE, LONDON)
+    assert found is None or found.status in ("withdrawn", "passed"), (text, found)
+
+
+@pytest.mark.parametrize("text", [
+    "yp wants to pay but he said by 9pm",  # his words after her plan
+    "mum will pay if he gives her till 9pm",
+    "she'll be dead if he posts by 9pm",
+])
+def test_the_offenders_words_after_a_plan_keep_his_deadline(text):
+    found = find_deadline(text, TUE, LONDON)
+    assert found is not None and found.status == "set", (text, found)
+    assert found.at.isoformat() == "2026-12-22T21:00:00+00:00"
