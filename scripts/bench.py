@@ -289,12 +289,25 @@ async def post_turn(session, url: str, payload: dict, headers: dict, result: Res
     result.latencies_ms.append((time.perf_counter() - t0) * 1000)
 
 
+async def timed_gather(tasks, concurrency: int, timeout: float, bar, result):
+    """Run the coroutines ``tasks(session)`` makes on one client session (``concurrency``
+    connections), under the progress ``bar``; ``result.elapsed_s`` is their wall time."""
+    import aiohttp
+
+    connector = aiohttp.TCPConnector(limit=concurrency + 5)
+    client_timeout = aiohttp.ClientTimeout(total=timeout)
+    with bar:
+        async with aiohttp.ClientSession(connector=connector, timeout=client_timeout) as session:
+            started = time.perf_counter()
+            await asyncio.gather(*tasks(session))
+            result.elapsed_s = time.perf_counter() - started
+    return result
+
+
 async def run_level(base: str, token: str, kind: str, concurrency: int, turns: int,
                     timeout: float, show: str | None = None) -> Result:
     """``concurrency`` workers, each running conversations one after another, until about
     ``turns`` turns in all have been sent. With ``show``, a progress bar of that name."""
-    import aiohttp
-
     result = Result(kind, concurrency)
     headers = {"Authorization": f"Bearer {token}"}
     per_conversation = 4
@@ -330,14 +343,8 @@ async def run_level(base: str, token: str, kind: str, concurrency: int, turns: i
                                     result, False)
                     bar.update()
 
-    connector = aiohttp.TCPConnector(limit=concurrency + 5)
-    client_timeout = aiohttp.ClientTimeout(total=timeout)
-    with bar:
-        async with aiohttp.ClientSession(connector=connector, timeout=client_timeout) as session:
-            started = time.perf_counter()
-            await asyncio.gather(*(worker(session) for _ in range(concurrency)))
-            result.elapsed_s = time.perf_counter() - started
-    return result
+    return await timed_gather(lambda session: [worker(session) for _ in range(concurrency)],
+                              concurrency, timeout, bar, result)
 
 
 # --- the stack ----------------------------------------------------------------------------
@@ -710,8 +717,6 @@ async def board_level(base: str, secret: str, watch: BoardWatch, concurrency: in
     """``concurrency`` conversations at once, each: open a case, then the red flag; for each,
     wait up to ``wait`` seconds after that POST for the board to show the flag. Each uses a
     counsellor's token scoped to its conversation (role user, as a panel holds)."""
-    import aiohttp
-
     import stack as stack_module
 
     result = BoardResult(concurrency)
@@ -755,14 +760,8 @@ async def board_level(base: str, secret: str, watch: BoardWatch, concurrency: in
         finally:
             bar.update()
 
-    connector = aiohttp.TCPConnector(limit=concurrency + 5)
-    client_timeout = aiohttp.ClientTimeout(total=timeout)
-    with bar:
-        async with aiohttp.ClientSession(connector=connector, timeout=client_timeout) as session:
-            started = time.perf_counter()
-            await asyncio.gather(*(counted(session, n) for n in range(concurrency)))
-            result.elapsed_s = time.perf_counter() - started
-    return result
+    return await timed_gather(lambda session: [counted(session, n) for n in range(concurrency)],
+                              concurrency, timeout, bar, result)
 
 
 def panel_board(running) -> object:

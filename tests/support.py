@@ -6,6 +6,7 @@ import threading
 import time
 import uuid
 import warnings
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -119,3 +120,24 @@ class BoardStream:
 
     def close(self) -> None:
         self.response.close()
+
+
+@contextmanager
+def panel_servers():
+    """Start panel servers on free ports (``start(handler, **options)`` gives the URL) and
+    stop them all on leaving: the panel server's unit tests."""
+    import panel_server  # scripts/panel_server.py
+
+    servers = []
+
+    def start(handler, **options) -> str:
+        server = panel_server.serve("127.0.0.1", 0, handler, **options)
+        servers.append(server)
+        return f"http://127.0.0.1:{server.server_address[1]}"
+
+    try:
+        yield start
+    finally:
+        for server in servers:
+            server.shutdown()
+            server.server_close()

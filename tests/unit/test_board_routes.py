@@ -23,6 +23,7 @@ from actions.server import http_guard, tokens
 from actions.server.channels import grant_for
 from stack import admin_token, supervisor_token, user_token
 from support import BoardStream as Stream
+from support import panel_servers
 
 SECRET = "unit-test-secret-of-at-least-thirty-two-bytes"
 HOST_ORIGINS = ["http://127.0.0.1:8080"]
@@ -48,24 +49,18 @@ def audit_log(tmp_path, monkeypatch):
 
 @pytest.fixture
 def serve(store):
-    servers = []
+    with panel_servers() as serve_handler:
+        def start(production: bool = False, **options) -> str:
+            board_options = {k: options.pop(k) for k in list(options)
+                             if k in ("poll_seconds", "max_streams", "stream_seconds",
+                                      "keepalive_seconds", "refresh_seconds")}
+            board = panel_server.Board(SECRET, store, production=production,
+                                       **{"poll_seconds": 0.1, **board_options})
+            handler = panel_server.handler("http://127.0.0.1:5005", "Europe/London", None,
+                                           HOST_ORIGINS, board=board)
+            return serve_handler(handler, **options)
 
-    def start(production: bool = False, **options) -> str:
-        board_options = {k: options.pop(k) for k in list(options)
-                         if k in ("poll_seconds", "max_streams", "stream_seconds",
-                                  "keepalive_seconds", "refresh_seconds")}
-        board = panel_server.Board(SECRET, store, production=production,
-                                   **{"poll_seconds": 0.1, **board_options})
-        handler = panel_server.handler("http://127.0.0.1:5005", "Europe/London", None,
-                                       HOST_ORIGINS, board=board)
-        server = panel_server.serve("127.0.0.1", 0, handler, **options)
-        servers.append(server)
-        return f"http://127.0.0.1:{server.server_address[1]}"
-
-    yield start
-    for server in servers:
-        server.shutdown()
-        server.server_close()
+        yield start
 
 
 def bearer(token: str) -> dict[str, str]:

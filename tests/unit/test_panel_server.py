@@ -16,7 +16,7 @@ from socketio.exceptions import ConnectionRefusedError
 import panel_server
 from actions.server.channels import grant_for
 from stack import admin_token, user_token
-from support import ROOT
+from support import ROOT, panel_servers
 
 SECRET = "unit-test-secret-of-at-least-thirty-two-bytes"
 #: The panel's own origin first (the demo page), then a helpline's software.
@@ -26,19 +26,13 @@ HALF_SENT = b"GET /index.html HTTP/1.1\r\nHost: panel\r\nUser-Agent: slow\r\n"  
 
 @pytest.fixture
 def serve():
-    servers = []
+    with panel_servers() as serve_handler:
+        def start(mint=None, host_origins=HOST_ORIGINS, **options) -> str:
+            handler = panel_server.handler("http://127.0.0.1:5005", "Europe/London", mint,
+                                           host_origins)
+            return serve_handler(handler, **options)
 
-    def start(mint=None, host_origins=HOST_ORIGINS, **options) -> str:
-        handler = panel_server.handler("http://127.0.0.1:5005", "Europe/London", mint,
-                                       host_origins)
-        server = panel_server.serve("127.0.0.1", 0, handler, **options)
-        servers.append(server)
-        return f"http://127.0.0.1:{server.server_address[1]}"
-
-    yield start
-    for server in servers:
-        server.shutdown()
-        server.server_close()
+        yield start
 
 
 def connect(url: str) -> socket.socket:
