@@ -64,6 +64,7 @@ def alternation(items: list[str]) -> str:
 def patterns() -> dict[str, re.Pattern[str]]:
     w = words()
     number_words = alternation(list(w["numbers"]))
+    plan_verbs = spaced(w["own_plan_verbs"], apostrophe="'?")
     unit_words = alternation([u for units in w["units"].values() for u in units])
 
     def phrase(key: str) -> re.Pattern[str]:
@@ -117,7 +118,28 @@ def patterns() -> dict[str, re.Pattern[str]]:
         "offender": phrase("offender_words"),
         "demand_in_clause": phrase("demand_in_clause"),
         "weekday": re.compile(rf"(?<![\w])(next\s+)?({alternation(list(w['weekdays']))})(?![\w])", re.I),
+        "own_plan": re.compile(
+            rf"\b(?:{spaced(w['own_plan_people'])})\s+(?:(?:{spaced(w['own_plan_fillers'])})\s+)?"
+            rf"(?:{plan_verbs})\b", re.I),
+        "offender_says": re.compile(
+            rf"\b(?:{spaced(w['offender_words_plan'])})\s+(?:{spaced(w['offender_says_verbs'])})\b"
+            r"|\b(?:if|unless|or)\s+(?:he|they)\b", re.I),
+        "shift_before": re.compile(
+            rf"\b(?:(?P<cut>{spaced(w['shift_cut'])})(?:\s+(?:it|the\s+deadline|that))?(?:\s+down)?"
+            rf"|(?P<later>{spaced(w['shift_verbs'])}|(?:given|gave)\s+(?:her|him|them)\s+|gave\s+|given\s+)?"
+            r"(?:an?\s+)?(?:extension|ext)\s+of"
+            rf"|{spaced(w['shift_verbs'])})"
+            r"(?:\s+(?:it|the\s+deadline|that|the\s+time))?"
+            rf"(?:\s+(?P<dir>{spaced(w['shift_directions'])}))?"
+            r"\s+(?:by\s+)?(?:another\s+|an\s+extra\s+|a\s+further\s+|extra\s+)?$", re.I),
     }
+
+
+def spaced(items: list[str], apostrophe: str = "'") -> str:
+    """An alternation of the data file's phrases, longest first, any run of spaces between
+    their words (and ``apostrophe`` for each apostrophe: "'?" lets "she'd" be "shed")."""
+    return "|".join(re.escape(str(i)).replace(r"\ ", r"\s+").replace("'", apostrophe)
+                    for i in sorted(items, key=lambda s: -len(str(s))))
 
 
 #: ``HELPLINE_DEADLINE_READER``: ``duckling`` (the default: Duckling and this module's reader)
@@ -302,11 +324,6 @@ def not_a_duration_after(text: str, end: int) -> bool:
                for name in places)
 
 
-#: days a deadline may be set for by name ("boxing day 10am")
-HOLIDAYS = {"christmas eve": (12, 24), "xmas eve": (12, 24), "christmas day": (12, 25),
-            "xmas day": (12, 25), "christmas morning": (12, 25), "xmas morning": (12, 25),
-            "boxing day": (12, 26), "new year'?s eve": (12, 31), "nye": (12, 31),
-            "new year'?s day": (1, 1)}
 #: "sat", "sun" are days only beside a clock or after "by"/"on" ("by sat 6pm", "noon sun"),
 #: not in "she sat with mum" or "the sun"
 WEEKEND_DAYS = {"sat": 5, "sun": 6}
@@ -363,8 +380,8 @@ def day_offset(text: str, today_date: date) -> int | None:
                 if (day - today_date).days <= 31:  # a deadline, not a date in the past or far off
                     return (day - today_date).days
                 break
-    for name, (month, day_of_month) in HOLIDAYS.items():  # "by 6pm on christmas eve"
-        if re.search(rf"(?<![\w]){name}(?![\w])", lowered):
+    for name, (month, day_of_month) in words()["holidays"].items():  # "by 6pm on christmas eve"
+        if re.search(rf"(?<![\w]){re.escape(name)}(?![\w])", lowered):
             for year in (today_date.year, today_date.year + 1):
                 ahead = (date(year, month, day_of_month) - today_date).days
                 if 0 <= ahead <= 31:
@@ -698,17 +715,6 @@ def hours_as_digits(text: str) -> str:
                   flags=re.I)
 
 
-#: the offender moves the deadline by an amount: "pushed it back 30 mins", "extended it by
-#: another hour", "brought it forward an hour", "gave an extension of 30 mins"
-SHIFT_BEFORE = re.compile(
-    r"\b(?:(?P<cut>cut)(?:\s+(?:it|the\s+deadline|that))?(?:\s+down)?|(?P<later>pushed|put|moved|extended|extending|extends|given\s+(?:her|him|them)\s+|"
-    r"gave\s+(?:her|him|them)\s+|gave\s+|given\s+)?(?:an?\s+)?(?:extension|ext)\s+of|"
-    r"pushed|put|moved|brought|extended|extends|extending|added|adds|adding)"
-    r"(?:\s+(?:it|the\s+deadline|that|the\s+time))?"
-    r"(?:\s+(?P<dir>back|forward|on|later|earlier|out))?"
-    r"\s+(?:by\s+)?(?:another\s+|an\s+extra\s+|a\s+further\s+|extra\s+)?$", re.I)
-
-
 def shifted(text: str, found: list[Candidate], now: datetime) -> Deadline | None:
     """A deadline the offender moved by an amount: the other time the note gives, moved
     ("deadline was 10 but he pushed it back 30 mins": 10:30; "said 8pm then brought it
@@ -716,7 +722,7 @@ def shifted(text: str, found: list[Candidate], now: datetime) -> Deadline | None
     for d in found:
         if d.kind != "duration":
             continue
-        lead = SHIFT_BEFORE.search(text[max(0, d.start - 60):d.start])
+        lead = patterns()["shift_before"].search(text[max(0, d.start - 60):d.start])
         extra = re.match(r"(?:another|an\s+extra|a\s+further|extra)\b", d.said, re.I) and \
             re.search(r"\b(?:gave|given|give|giving)\s+(?:her|him|them)\s+$", text[:d.start], re.I)
         if not lead and not extra:
@@ -790,30 +796,14 @@ def clause_around(text: str, start: int, end: int) -> str:
     return text[begin:after.start() if after else len(text)]
 
 
-#: the young person's, a parent's or the counsellor's own plan or guess, not the offender's
-#: demand: "yp wants to block him by 9", "yp told him she'd pay by 4pm", "cslr advised ...
-#: will help yp report before 4", "she thinks he'll probably say midnight"
-OWN_PLAN = re.compile(
-    r"\b(?:yp|cyp|she|i|we|cslr|counsellor|child|mum|dad|caller|her\s+mum|his\s+mum)\s+"
-    r"(?:really\s+|just\s+|also\s+)?(?:wants?\s+to|(?:is\s+)?thinking\s+(?:of|about)|"
-    r"plans?\s+to|(?:is\s+)?planning\s+to|(?:is\s+)?going\s+to|will|would\s+like\s+to|"
-    r"hopes?\s+to|suggested|advised|thinks|told\s+him\s+(?:she|i|he)(?:'?d|'?ll|\s+would|"
-    r"\s+will)|said\s+(?:she|i)(?:'?d|'?ll|\s+would|\s+will))\b", re.I)
-#: the offender's words after such a plan give the time back to him ("yp wants to pay but he
-#: said by 9pm")
-OFFENDER_SAYS = re.compile(r"\b(?:he|they|offender|scammer|blackmailer|the\s+guy)\s+"
-                           r"(?:said|says|wants|gave|has\s+given|'s\s+given|told|demanded|"
-                           r"wrote|sent|messaged|set|posts|shares|sends|will|'ll)\b"
-                           r"|\b(?:if|unless|or)\s+(?:he|they)\b", re.I)
-
-
 def own_plan(text: str, start: int) -> bool:
-    """The time at ``start`` is in a sentence of someone's own plan (:data:`OWN_PLAN`), with
-    no word of the offender's after it."""
+    """The time at ``start`` is in a sentence of someone's own plan ("yp wants to block him
+    by 9": ``own_plan_*`` in the data file), with no word of the offender's after it ("yp
+    wants to pay but he said by 9pm")."""
     begin = max((m.end() for m in re.finditer(r"[.;!?\n]", text[:start])), default=0)
     before = text[begin:start]
-    plan = OWN_PLAN.search(before)
-    return bool(plan) and not OFFENDER_SAYS.search(before[plan.end():])
+    plan = patterns()["own_plan"].search(before)
+    return bool(plan) and not patterns()["offender_says"].search(before[plan.end():])
 
 
 def about_something_else(text: str, start: int, end: int) -> bool:
