@@ -118,6 +118,10 @@ def patterns() -> dict[str, re.Pattern[str]]:
         "offender": phrase("offender_words"),
         "demand_in_clause": phrase("demand_in_clause"),
         "weekday": re.compile(rf"(?<![\w])(next\s+)?({alternation(list(w['weekdays']))})(?![\w])", re.I),
+        "unsure": phrase("unsure"),
+        "offender_gave": re.compile(
+            rf"\b(?:{spaced(w['offender_words_plan'])})\s*(?:'s|\s+has|\s+have|'ve)?\s+"
+            r"(?:given|gave|said|says)\b", re.I),
         "own_plan": re.compile(
             rf"\b(?:{spaced(w['own_plan_people'])})\s+(?:(?:{spaced(w['own_plan_fillers'])})\s+)?"
             rf"(?:{plan_verbs})\b", re.I),
@@ -919,8 +923,11 @@ def _read(text: str, now: datetime, tz: ZoneInfo, awaiting_time: bool) -> Deadli
     """:func:`find_deadline` on at most :data:`WINDOW` characters."""
     text = hours_as_digits(text)
     p = patterns()
-    if p["none"].search(text):
+    none = p["none"].search(text)
+    if none and none.group(0).lower() not in {str(w).lower() for w in words()["none_hour_only"]}:
         return None
+    if none:  # "by friday, no time given": read on without those words
+        text = text[:none.start()] + " " * len(none.group(0)) + text[none.end():]
     withdrawn = p["withdrawn"].search(text)
     if withdrawn:
         return Deadline("withdrawn", None, withdrawn.group(0), False)
@@ -979,6 +986,10 @@ def _read(text: str, now: datetime, tz: ZoneInfo, awaiting_time: bool) -> Deadli
             moved, status="set" if moved.at > now else "passed", correction=correction)
     if found:
         chosen = pick(found, text)
+        if unsure(text):  # "between 6 and 7 tonight", "by 8, not sure if he meant am or pm"
+            span = RANGE.search(text)
+            said = span.group(0) if span else chosen.said
+            return Deadline("ambiguous", None, said, correction, ask_exact(said))
         at = chosen.at.astimezone(tz)
         status = "set" if at > now else "passed"
         return Deadline(status, at, chosen.said, correction)
@@ -992,7 +1003,8 @@ def _read(text: str, now: datetime, tz: ZoneInfo, awaiting_time: bool) -> Deadli
         days = (VagueMention(m) for m in duck
                 if (is_date_only(m) or (m.kind == "time" and not EXACT.search(m.said)
                                         and LEAD.match(m.said)))
-                and (awaiting_time or has_demand(text[:m.start] + " " + text[m.end:])))
+                and (awaiting_time or has_demand(text[:m.start] + " " + text[m.end:])
+                     or p["offender_gave"].search(text[:m.start])))
         vague = next((v for v in days if is_vague_deadline(
             text, v, cue_anywhere=awaiting_time or correction)
             and not about_something_else(text, v.start(), v.end())), None)
@@ -1000,7 +1012,24 @@ def _read(text: str, now: datetime, tz: ZoneInfo, awaiting_time: bool) -> Deadli
         # keep the day that goes with it: "before school tomorrow"
         tail = re.match(r"\s+(tomorrow|tonight|today|this \w+|on \w+day)\b", text[vague.end():], re.I)
         said = vague.group(0) + (tail.group(0) if tail else "")
-        return Deadline("ambiguous", None, said, correction,
-                        f"The deadline was given as “{said}”. What exact time is that? "
-                        "Type it, for example 8am or 21:00.")
+        return Deadline("ambiguous", None, said, correction, ask_exact(said))
     return None
+
+
+def ask_exact(said: str) -> str:
+    return (f"The deadline was given as “{said}”. What exact time is that? "
+            "Type it, for example 8am or 21:00.")
+
+
+#: a range of times ("24-48hrs", "between 6 and 7 tonight", "either 6 or 8") or a time with
+#: "ish" ("by 9ish"): a deadline to ask about
+RANGE = re.compile(
+    r"(?<![\w£$€])\d{1,2}(?:[:.]\d\d)?\s*(?:-|–|to|or)\s*\d{1,2}(?:[:.]\d\d)?\s*"
+    r"(?:hrs?|hours?|h|mins?|minutes?|days?)\b"
+    r"|\b(?:between|either)\s+\d{1,2}(?:[:.]\d\d)?\s*(?:am|pm)?\s+(?:and|or)\s+\d"
+    r"|(?:\d|am|pm)\s*-?\s*ish\b", re.I)
+
+
+def unsure(text: str) -> bool:
+    """The note says the time is uncertain (``unsure`` in the data file) or gives a range."""
+    return bool(patterns()["unsure"].search(text) or RANGE.search(text))
