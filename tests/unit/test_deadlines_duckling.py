@@ -56,6 +56,27 @@ def test_a_day_with_no_hour_is_asked_about(text):
     assert "What exact time" in found.question
 
 
+@pytest.mark.parametrize("text, words", [
+    ("he said 24-48hrs", "24-48hrs"),
+    ("wants it between 6 and 7 tonight", "between 6 and 7"),
+    ("deadline either 6 or 8 tonight, yp cant remember which", "either 6 or 8"),
+    ("he said by 9ish", "9ish"),
+    ("by 8, not sure if he meant am or pm", "8"),
+    ("he said by friday, no time given", "by friday"),
+    ("he's given her until Friday", "until Friday"),
+])
+def test_an_uncertain_time_is_asked_about_not_counted_down(text, words):
+    found = find_deadline(text, NOW, LONDON)
+    assert found is not None and found.status == "ambiguous", found
+    assert found.words == words and found.at is None
+
+
+@pytest.mark.parametrize("text", ["he threatened her, no time given",
+                                  "she has until friday to hand in her homework"])
+def test_no_hour_and_no_demand_is_no_deadline(text):
+    assert find_deadline(text, NOW, LONDON) is None
+
+
 @pytest.mark.parametrize("text, expected", [
     ("he wants it by 9pm his time, he's in Lagos", "2026-11-24T20:00:00+00:00"),
     ("pay by 8am manila time", "2026-11-25T00:00:00+00:00"),
