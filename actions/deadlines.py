@@ -33,6 +33,8 @@ from zoneinfo import ZoneInfo
 
 import yaml
 
+from actions.messages import say
+
 log = logging.getLogger(__name__)
 
 DATA = Path(__file__).resolve().parent.parent / "data" / "risk" / "deadlines.yml"
@@ -119,6 +121,7 @@ def patterns() -> dict[str, re.Pattern[str]]:
         "demand_in_clause": phrase("demand_in_clause"),
         "weekday": re.compile(rf"(?<![\w])(next\s+)?({alternation(list(w['weekdays']))})(?![\w])", re.I),
         "unsure": phrase("unsure"),
+        "hypothetical": phrase("hypothetical"),
         "offender_gave": re.compile(
             rf"\b(?:{spaced(w['offender_words_plan'])})\s*(?:'s|\s+has|\s+have|'ve)?\s+"
             r"(?:given|gave|said|says)\b", re.I),
@@ -928,6 +931,8 @@ def _read(text: str, now: datetime, tz: ZoneInfo, awaiting_time: bool) -> Deadli
         return None
     if none:  # "by friday, no time given": read on without those words
         text = text[:none.start()] + " " * len(none.group(0)) + text[none.end():]
+    if p["hypothetical"].search(text) and not awaiting_time:
+        return None  # "what if he gives me till tonight?"
     withdrawn = p["withdrawn"].search(text)
     if withdrawn:
         return Deadline("withdrawn", None, withdrawn.group(0), False)
@@ -956,14 +961,15 @@ def _read(text: str, now: datetime, tz: ZoneInfo, awaiting_time: bool) -> Deadli
                                       or any(is_date_only(m) for m in duck)):
             return Deadline("passed", None, long_ago.group(0), False)
     correction = bool(p["correction"].search(text))
-    cue = bool(p["cue"].search(text)) or awaiting_time or correction
+    cue = bool(p["cue"].search(text)) or awaiting_time or correction or clock_in_his_zone(text)
     found: list[Candidate] = []
     vague_spans = [(v.start(), v.end()) for v in p["ambiguous"].finditer(text)]
     for d in durations(text, now, duck):
         if any(a <= d.start < b for a, b in vague_spans):
             continue  # "a couple of hours", "a day or two": not an exact time
         if cue or p["duration_cue"].search(text) \
-                or re.search(r"\b(in|within)\s+(the\s+next\s+)?$", text[:d.start], re.I):
+                or re.search(r"\b(in|within)\s+(the\s+next\s+)?$", text[:d.start], re.I) \
+                or re.search(r"(?:^|\s)['\"‘“]\s*$", text[:d.start]):  # "'45 mins. tick tock'"
             anchor = sent_at(text, d, now, tz)
             found.append(Candidate(anchor + (d.at - now), d.said, d.start, d.kind) if anchor else d)
     if cue:
@@ -986,6 +992,8 @@ def _read(text: str, now: datetime, tz: ZoneInfo, awaiting_time: bool) -> Deadli
             moved, status="set" if moved.at > now else "passed", correction=correction)
     if found:
         chosen = pick(found, text)
+        if chosen.kind != "duration" and zone_unknown(text, chosen):
+            return Deadline("ambiguous", None, chosen.said, correction, ask_zone(chosen.said))
         if unsure(text):  # "between 6 and 7 tonight", "by 8, not sure if he meant am or pm"
             span = RANGE.search(text)
             said = span.group(0) if span else chosen.said
@@ -1016,9 +1024,36 @@ def _read(text: str, now: datetime, tz: ZoneInfo, awaiting_time: bool) -> Deadli
     return None
 
 
+def clock_in_his_zone(text: str) -> bool:
+    """A clock time said to be in the offender's zone ("'10pm my time'", "9pm his time",
+    "midnight berlin time", "8pm US time"): the offender's time, a cue on its own."""
+    spec = words().get("zones") or {}
+    names = alternation([str(k) for k in (spec.get("places") or {})]
+                        + [str(k) for k in (spec.get("many_zones") or [])])
+    marks = alternation(spec.get("marks") or [])
+    return bool(re.search(rf"(?:\d(?:\s*[ap]\.?m\.?)?|midnight|noon|midday)\s+"
+                          rf"(?:{marks}|(?:{names})['’]?\s+time\b)", text, re.I))
+
+
+def ask_zone(said: str) -> str:
+    return say("deadline.ask_zone", words=said)
+
+
+def zone_unknown(text: str, clock: Candidate) -> bool:
+    """The note says the time is the offender's ("his time", "US time") but names no zone
+    the assistant can use: a countdown in the helpline's zone would be wrong."""
+    if named_zone(text) or zone_of_clock(text, clock):
+        return False
+    spec = words().get("zones") or {}
+    lowered = text.lower()
+    marks = alternation(spec.get("marks") or [])
+    many = alternation(spec.get("many_zones") or [])
+    return bool((marks and re.search(rf"(?<![\w])(?:{marks})(?![\w])", lowered))
+                or (many and re.search(rf"(?<![\w])(?:{many})['’]?\s+time\b", lowered)))
+
+
 def ask_exact(said: str) -> str:
-    return (f"The deadline was given as “{said}”. What exact time is that? "
-            "Type it, for example 8am or 21:00.")
+    return say("deadline.ask_exact_time", words=said)
 
 
 #: a range of times ("24-48hrs", "between 6 and 7 tonight", "either 6 or 8") or a time with

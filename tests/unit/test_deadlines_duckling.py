@@ -71,6 +71,28 @@ def test_an_uncertain_time_is_asked_about_not_counted_down(text, words):
     assert found.words == words and found.at is None
 
 
+@pytest.mark.parametrize("text", ["9pm his time, claims to be in canada",
+                                  "he said midnight US time",
+                                  "'10pm my time' - no idea where he is"])
+def test_the_offenders_time_in_an_unknown_zone_is_asked_about(text):
+    found = find_deadline(text, NOW, LONDON)
+    assert found is not None and found.status == "ambiguous" and found.at is None, found
+    assert "What time is that here" in found.question
+
+
+@pytest.mark.parametrize("text", ["dad asks: if he says 24 hours, should we pay?",
+                                  "yp asked me 'what if he gives me till tonight?'",
+                                  "yp scared he'll set a deadline tonight"])
+def test_a_question_or_fear_of_a_deadline_is_not_one(text):
+    assert find_deadline(text, NOW, LONDON) is None
+
+
+def test_the_offenders_quoted_words_alone_give_a_duration():
+    found = find_deadline("'45 mins. tick tock'", NOW, LONDON)
+    assert found is not None and found.status == "set"
+    assert found.at == NOW + timedelta(minutes=45)
+
+
 @pytest.mark.parametrize("text", ["he threatened her, no time given",
                                   "she has until friday to hand in her homework"])
 def test_no_hour_and_no_demand_is_no_deadline(text):
