@@ -12,6 +12,9 @@
 (function () {
   "use strict";
 
+  var common = window.HelplineCommon; // common.js: shared with the supervisor's board
+  var el = common.el, setStatus = common.setStatus, fetchJSON = common.fetchJSON;
+
   // a panel framed under a name (several panels on one page: embed.js data-name) keeps
   // its own session
   var STORE_KEY = "helpline-panel:v1" +
@@ -22,11 +25,9 @@
     { title: "Parent or carer", payload: '/start_case{"caller_role":"parent_carer"}' },
     { title: "Someone else (e.g. teacher)", payload: '/start_case{"caller_role":"other"}' }
   ];
-  var ROLE_NAMES = { child: "Young person", parent_carer: "Parent or carer", other: "Someone else" };
   var DEADLINE_ALERTS = [60, 30, 15, 5, 0]; // minutes left at which a screen reader is told
   var ACK_POLL_MS = 3000; // how often the panel asks which flags a supervisor has seen
 
-  var el = function (id) { return document.getElementById(id); };
   var config = { rasa_url: null, timezone: "UTC", demo_tokens: false, host_origins: [] };
   var flagInfo = {};
   var store = loadStore();
@@ -83,21 +84,16 @@
   }
 
   // ---- time ------------------------------------------------------------------------------
-  function timeZone() {
-    try {
-      new Intl.DateTimeFormat("en-GB", { timeZone: config.timezone });
-      return config.timezone;
-    } catch (e) { return undefined; }
-  }
-
   function clock(date, withDay) {
-    var opts = { hour: "2-digit", minute: "2-digit", hour12: false, timeZone: timeZone() };
+    var opts = { hour: "2-digit", minute: "2-digit", hour12: false,
+      timeZone: common.timeZone(config.timezone) };
     if (withDay) { opts.weekday = "short"; opts.day = "numeric"; opts.month = "short"; }
     return new Intl.DateTimeFormat("en-GB", opts).format(date);
   }
 
   function sameDay(a, b) {
-    var f = new Intl.DateTimeFormat("en-GB", { year: "numeric", month: "2-digit", day: "2-digit", timeZone: timeZone() });
+    var f = new Intl.DateTimeFormat("en-GB", { year: "numeric", month: "2-digit", day: "2-digit",
+      timeZone: common.timeZone(config.timezone) });
     return f.format(a) === f.format(b);
   }
 
@@ -110,16 +106,6 @@
     if (h > 0) return h + " h " + pad(m) + " min";
     if (m >= 10) return m + " min";
     return m + " min " + pad(sec) + " s";
-  }
-
-  // ---- status ----------------------------------------------------------------------------
-  var STATUS_ICONS = { connected: "●", connecting: "…", offline: "○", refused: "×", starting: "…" };
-
-  function setStatus(state, text) {
-    var node = el("status");
-    node.dataset.state = state;
-    node.querySelector(".status-icon").textContent = STATUS_ICONS[state] || "•";
-    el("status-text").textContent = text;
   }
 
   // ---- messages --------------------------------------------------------------------------
@@ -249,7 +235,7 @@
     var closed = cs.stage === "closed";
     el("case").dataset.closed = closed ? "yes" : "no";
     el("case-role").textContent = (closed ? "Case closed: " : "") +
-      (ROLE_NAMES[cs.caller_role] || "Caller not known yet");
+      (common.ROLE_NAMES[cs.caller_role] || "Caller not known yet");
     el("case-stage").textContent = cs.stage && cs.stage !== "closed" ? "Stage: " + String(cs.stage).replace(/_/g, " ") : "";
 
     // A closed case shows no live risk state: no countdown, no flags to escalate.
@@ -430,7 +416,7 @@
     var cs = store.caseState;
     if (!config.board || !store.token || !cs || cs.stage === "closed" ||
         !Array.isArray(cs.red_flags) || !cs.red_flags.length) return;
-    window.fetch("panel/acks", { headers: { Authorization: "Bearer " + store.token }, cache: "no-store" })
+    window.fetch("panel/acks", { headers: common.authHeaders(store.token), cache: "no-store" })
       .then(function (r) {
         if (r.status === 401 || r.status === 403 || r.status === 404) stopAcks();
         if (!r.ok) throw new Error("acks: HTTP " + r.status);
@@ -495,7 +481,7 @@
       return !!at;
     }
     var left = at.getTime() - Date.now();
-    var tz = timeZone() || "local time";
+    var tz = common.timeZone(config.timezone) || "local time";
     var when = sameDay(at, new Date()) ? clock(at, false) + " today" : clock(at, true);
     if (left > 0) {
       box.dataset.state = left <= 3600 * 1000 ? "urgent" : "running";
@@ -648,8 +634,7 @@
     var id = store.conversationId;
     var url = String(config.rasa_url).replace(/\/+$/, "") + "/conversations/" +
       encodeURIComponent(id) + "/tracker?include_events=NONE";
-    window.fetch(url, { headers: { Authorization: "Bearer " + store.token }, cache: "no-store" })
-      .then(function (r) { if (!r.ok) throw new Error("tracker: HTTP " + r.status); return r.json(); })
+    fetchJSON(url, { headers: common.authHeaders(store.token), cache: "no-store" })
       .then(function (tracker) {
         var slots = (tracker && tracker.slots) || {};
         if (store.caseState || store.conversationId !== id || !slots.case_id) return;
@@ -682,13 +667,6 @@
   }
 
   // ---- start -----------------------------------------------------------------------------
-  function fetchJSON(url, options) {
-    return window.fetch(url, options || { cache: "no-store" }).then(function (r) {
-      if (!r.ok) throw new Error(url + ": HTTP " + r.status);
-      return r.json();
-    });
-  }
-
   function standaloneSession() {
     if (store.conversationId && store.token) return useSession(store.conversationId, store.token);
     if (!config.demo_tokens) {

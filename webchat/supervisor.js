@@ -12,12 +12,13 @@
 (function () {
   "use strict";
 
+  var common = window.HelplineCommon; // common.js: shared with the counsellor's panel
+  var el = common.el, setStatus = common.setStatus;
+
   var STORE_KEY = "helpline-board:v1";
   var LARGE_KEY = "helpline-board:large";
-  var ROLE_NAMES = { child: "Young person", parent_carer: "Parent or carer", other: "Someone else" };
   var RETRY_MS = [1000, 2000, 5000, 10000];
 
-  var el = function (id) { return document.getElementById(id); };
   var config = { timezone: "UTC" };
   var token = null;
   var rows = [];
@@ -62,18 +63,11 @@
   }
 
   // ---- time -------------------------------------------------------------------------------
-  function timeZone() {
-    try {
-      new Intl.DateTimeFormat("en-GB", { timeZone: config.timezone });
-      return config.timezone;
-    } catch (e) { return undefined; }
-  }
-
   function clock(iso) {
     var date = new Date(iso);
     if (isNaN(date.getTime())) return "";
     return new Intl.DateTimeFormat("en-GB", { hour: "2-digit", minute: "2-digit", hour12: false,
-      timeZone: timeZone() }).format(date);
+      timeZone: common.timeZone(config.timezone) }).format(date);
   }
 
   function now() { return Date.now() + skew; }
@@ -82,16 +76,6 @@
     var m = Math.floor(Math.abs(ms) / 60000);
     if (m < 60) return m + " min";
     return Math.floor(m / 60) + " h " + (m % 60 < 10 ? "0" : "") + (m % 60) + " min";
-  }
-
-  // ---- status -----------------------------------------------------------------------------
-  var STATUS_ICONS = { live: "●", connecting: "…", offline: "○", refused: "×", starting: "…" };
-
-  function setStatus(state, text) {
-    var node = el("status");
-    node.dataset.state = state;
-    node.querySelector(".status-icon").textContent = STATUS_ICONS[state] || "•";
-    el("status-text").textContent = text;
   }
 
   // ---- rendering --------------------------------------------------------------------------
@@ -186,7 +170,7 @@
     tr.appendChild(text("td", row.counsellor ? "" : "none", row.counsellor || "not known"));
 
     var caller = document.createElement("td");
-    caller.appendChild(text("span", "", ROLE_NAMES[row.caller_role] || "Caller not known"));
+    caller.appendChild(text("span", "", common.ROLE_NAMES[row.caller_role] || "Caller not known"));
     caller.appendChild(text("span", "flag-meta", row.stage_title || (row.stage || "").replace(/_/g, " ")));
     tr.appendChild(caller);
 
@@ -301,12 +285,6 @@
   }
 
   // ---- talking to the panel server ----------------------------------------------------------
-  function authHeaders(extra) {
-    var headers = { Authorization: "Bearer " + token };
-    Object.keys(extra || {}).forEach(function (k) { headers[k] = extra[k]; });
-    return headers;
-  }
-
   function refused(r) {
     if (r.status === 401) { askForToken("The token was refused (expired or not valid): paste a new one."); return true; }
     if (r.status === 403) { askForToken("This token may not open the supervisor's board."); return true; }
@@ -317,7 +295,7 @@
     if (button) button.disabled = true;
     window.fetch("supervisor/ack", {
       method: "POST", cache: "no-store",
-      headers: authHeaders({ "Content-Type": "application/json" }),
+      headers: common.authHeaders(token, { "Content-Type": "application/json" }),
       body: JSON.stringify({ case_id: row.case_id, code: code })
     }).then(function (r) {
       if (refused(r)) return null;
@@ -348,7 +326,7 @@
     el("handover-text").textContent = "Loading …";
     if (!dialog.open) dialog.showModal();
     el("handover-close").focus();
-    window.fetch("supervisor/case/" + encodeURIComponent(row.case_id), { headers: authHeaders(), cache: "no-store" })
+    window.fetch("supervisor/case/" + encodeURIComponent(row.case_id), { headers: common.authHeaders(token), cache: "no-store" })
       .then(function (r) {
         if (refused(r)) { dialog.close(); return null; }
         return r.json().then(function (body) {
@@ -384,7 +362,7 @@
     setStatus("connecting", "Connecting");
     var controller = new AbortController();
     stream = controller;
-    window.fetch("supervisor/stream", { headers: authHeaders(), cache: "no-store", signal: controller.signal })
+    window.fetch("supervisor/stream", { headers: common.authHeaders(token), cache: "no-store", signal: controller.signal })
       .then(function (r) {
         if (refused(r)) return;
         if (!r.ok || !r.body) { retryLater(r.status === 503 ? "The board's server is busy" : "No live updates (HTTP " + r.status + ")"); return; }
@@ -459,8 +437,7 @@
 
   wireUp();
   token = takeToken(); // first: the fragment leaves the address bar at once
-  window.fetch("config.json", { cache: "no-store" })
-    .then(function (r) { return r.ok ? r.json() : {}; })
+  common.fetchJSON("config.json")
     .catch(function () { return {}; })
     .then(function (c) {
       config = c || config;

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import http.client
+import re
 import socket
 import threading
 import time
@@ -22,6 +23,13 @@ SECRET = "unit-test-secret-of-at-least-thirty-two-bytes"
 #: The panel's own origin first (the demo page), then a helpline's software.
 HOST_ORIGINS = ["http://127.0.0.1:8080", "https://crm.helpline.example"]
 HALF_SENT = b"GET /index.html HTTP/1.1\r\nHost: panel\r\nUser-Agent: slow\r\n"  # no blank line
+#: The style sheets and scripts each page loads, in order: what the panel and the board share
+#: (base.css, common.js) before each one's own.
+PAGE_FILES = {
+    "/index.html": (["base.css", "panel.css"],
+                    ["vendor/socket.io.min.js", "common.js", "panel.js"]),
+    "/supervisor.html": (["base.css", "supervisor.css"], ["common.js", "supervisor.js"]),
+}
 
 
 @pytest.fixture
@@ -89,6 +97,24 @@ def test_pages_allow_scripts_from_the_panel_only_and_sockets_to_rasa_only(serve)
     csp = r.headers["Content-Security-Policy"]
     assert "script-src 'self'" in csp
     assert "connect-src 'self' http://127.0.0.1:5005 ws://127.0.0.1:5005" in csp
+
+
+@pytest.mark.parametrize("page", sorted(PAGE_FILES))
+def test_every_file_a_page_loads_is_served_from_the_panel_server_under_its_policy(serve, page):
+    url = serve()
+    html = requests.get(f"{url}{page}", timeout=5).text
+    sheets = re.findall(r'<link rel="stylesheet" href="([^"]+)">', html)
+    scripts = re.findall(r'<script src="([^"]+)"></script>', html)
+    assert (sheets, scripts) == PAGE_FILES[page]
+    assert "<style" not in html and "<script>" not in html and " style=" not in html
+    kinds = {".css": "text/css", ".js": "javascript", ".svg": "image/svg+xml"}
+    for path in sheets + scripts + ["favicon.svg"]:
+        r = requests.get(f"{url}/{path}", timeout=5)
+        assert r.ok, path
+        assert kinds[path[path.rindex("."):]] in r.headers["Content-Type"], path
+        assert r.headers["X-Content-Type-Options"] == "nosniff", path
+        csp = r.headers["Content-Security-Policy"]
+        assert "script-src 'self';" in csp and "style-src 'self';" in csp, path
 
 
 def test_only_the_helpline_pages_named_in_host_origins_may_frame_the_panel(serve):

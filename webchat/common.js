@@ -1,0 +1,62 @@
+/* What the counsellor's side panel (panel.js) and the supervisor's board (supervisor.js)
+ * share: loaded by both pages before their own script, it adds one object to the page,
+ * window.HelplineCommon, and nothing else. Plain browser JS, no build step.
+ *
+ * Tokens travel in the Authorization header only (authHeaders), never in a URL; nothing
+ * here puts text into the page other than as text.
+ */
+(function () {
+  "use strict";
+
+  /** Who is on the line, in the words both pages show. */
+  var ROLE_NAMES = { child: "Young person", parent_carer: "Parent or carer", other: "Someone else" };
+
+  /** The status line's icon for each state (the panel's `connected`, the board's `live`). */
+  var STATUS_ICONS = { connected: "●", live: "●", connecting: "…", offline: "○", refused: "×", starting: "…" };
+
+  function el(id) { return document.getElementById(id); }
+
+  // ---- talking to the server ---------------------------------------------------------------
+  /** Request headers with `token` as the bearer token, and any `extra` ones. */
+  function authHeaders(token, extra) {
+    var headers = { Authorization: "Bearer " + token };
+    Object.keys(extra || {}).forEach(function (k) { headers[k] = extra[k]; });
+    return headers;
+  }
+
+  /** The JSON body of `url` (by default a GET, not cached); rejected unless 2xx. */
+  function fetchJSON(url, options) {
+    return window.fetch(url, options || { cache: "no-store" }).then(function (r) {
+      if (!r.ok) throw new Error(url + ": HTTP " + r.status);
+      return r.json();
+    });
+  }
+
+  // ---- time --------------------------------------------------------------------------------
+  /** `name` if this browser knows that time zone (the helpline's, from /config.json); else
+   * undefined, which formats in the computer's own. */
+  function timeZone(name) {
+    try {
+      new Intl.DateTimeFormat("en-GB", { timeZone: name });
+      return name;
+    } catch (e) { return undefined; }
+  }
+
+  // ---- status ------------------------------------------------------------------------------
+  /** The header's status line (#status, #status-text): its state, icon and words. */
+  function setStatus(state, text) {
+    var node = el("status");
+    node.dataset.state = state;
+    node.querySelector(".status-icon").textContent = STATUS_ICONS[state] || "•";
+    el("status-text").textContent = text;
+  }
+
+  window.HelplineCommon = Object.freeze({
+    ROLE_NAMES: Object.freeze(ROLE_NAMES),
+    el: el,
+    authHeaders: authHeaders,
+    fetchJSON: fetchJSON,
+    timeZone: timeZone,
+    setStatus: setStatus
+  });
+})();
