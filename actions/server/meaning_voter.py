@@ -372,7 +372,7 @@ class MeaningVoter(GraphComponent):
 
     @staticmethod
     def get_default_config() -> Dict[Text, Any]:
-        return {"C": 4.0, "folds": 4, "random_state": 2026, "recall_target": 0.93,
+        return {"C": 16.0, "folds": 4, "random_state": 2026, "recall_target": 0.93,
                 "min_threshold": 0.1, "max_threshold": 0.9,
                 # ongoing_risk in a case whose offender is already known to the child:
                 # "he's staying with them this week" after "it's her uncle"
