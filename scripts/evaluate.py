@@ -111,6 +111,13 @@ RED_FLAG_SETS = {
                                "calibrated on sets 5 to 12: recall 0.98 / 0.93 / 0.96, "
                                "precision 0.76 / 0.84 / 0.73, no flag left clean 0.66 (the "
                                "rules alone: recall 0.78 / 0.67 / 0.63)",
+    "red_flags_heldout14.yml": "186 messages (98 with no flag, most hard negatives, many "
+                               "long notes whose later clause resolves the first) written "
+                               "blind by a fourteenth session (2026-11-30); first run on the "
+                               "voter calibrated on sets 5 to 12 and 1,040 messages written "
+                               "for calibration: recall 0.98 / 0.86 / 0.96, precision 0.71 / "
+                               "0.61 / 0.65, no flag left clean 0.56 (the rules alone: recall "
+                               "0.88 / 0.72 / 0.77)",
 }
 DEADLINE_SETS = {
     "deadlines.yml": "written with the code",
