@@ -34,6 +34,7 @@ from zoneinfo import ZoneInfo
 import yaml
 
 from actions.messages import say
+from actions.nlp import alternation
 
 log = logging.getLogger(__name__)
 
@@ -58,26 +59,17 @@ def words() -> dict[str, Any]:
         return yaml.safe_load(f)
 
 
-def alternation(items: list[str]) -> str:
-    return "|".join(re.escape(str(i)) for i in sorted(items, key=lambda s: -len(str(s))))
-
-
 @lru_cache(maxsize=1)
 def patterns() -> dict[str, re.Pattern[str]]:
     w = words()
     number_words = alternation(list(w["numbers"]))
-    plan_verbs = spaced(w["own_plan_verbs"], apostrophe="'?")
+    plan_verbs = alternation(w["own_plan_verbs"], spaces=True, apostrophe="'?")
     unit_words = alternation([u for units in w["units"].values() for u in units])
 
     def phrase(key: str) -> re.Pattern[str]:
-        # "dropped the * deadline": one word may stand at "*"; a word needs word
-        # boundaries, a sign does not ("£" in "£200")
-        parts = []
-        for item in sorted((str(i) for i in w.get(key) or []), key=lambda i: -len(i)):
-            body = re.escape(item).replace(r"\ \*\ ", r"\s+(?:\S+\s+)?")
-            parts.append((r"(?<![\w])(?<!\w')" if item[:1].isalnum() else "") + body
-                         + (r"(?![\w])" if item[-1:].isalnum() else ""))
-        return re.compile(rf"({'|'.join(parts)})", re.I)
+        # "dropped the * deadline": one word may stand at "*"
+        return re.compile(f"({alternation(w.get(key) or [], bounded=True, wildcard=True)})",
+                          re.I)
 
     return {
         "duration": re.compile(
@@ -123,30 +115,23 @@ def patterns() -> dict[str, re.Pattern[str]]:
         "unsure": phrase("unsure"),
         "hypothetical": phrase("hypothetical"),
         "offender_gave": re.compile(
-            rf"\b(?:{spaced(w['offender_words_plan'])})\s*(?:'s|\s+has|\s+have|'ve)?\s+"
+            rf"\b(?:{alternation(w['offender_words_plan'], spaces=True)})\s*(?:'s|\s+has|\s+have|'ve)?\s+"
             r"(?:given|gave|said|says)\b", re.I),
         "own_plan": re.compile(
-            rf"\b(?:{spaced(w['own_plan_people'])})\s+(?:(?:{spaced(w['own_plan_fillers'])})\s+)?"
+            rf"\b(?:{alternation(w['own_plan_people'], spaces=True)})\s+(?:(?:{alternation(w['own_plan_fillers'], spaces=True)})\s+)?"
             rf"(?:{plan_verbs})\b", re.I),
         "offender_says": re.compile(
-            rf"\b(?:{spaced(w['offender_words_plan'])})\s+(?:{spaced(w['offender_says_verbs'])})\b"
+            rf"\b(?:{alternation(w['offender_words_plan'], spaces=True)})\s+(?:{alternation(w['offender_says_verbs'], spaces=True)})\b"
             r"|\b(?:if|unless|or)\s+(?:he|they)\b", re.I),
         "shift_before": re.compile(
-            rf"\b(?:(?P<cut>{spaced(w['shift_cut'])})(?:\s+(?:it|the\s+deadline|that))?(?:\s+down)?"
-            rf"|(?P<later>{spaced(w['shift_verbs'])}|(?:given|gave)\s+(?:her|him|them)\s+|gave\s+|given\s+)?"
+            rf"\b(?:(?P<cut>{alternation(w['shift_cut'], spaces=True)})(?:\s+(?:it|the\s+deadline|that))?(?:\s+down)?"
+            rf"|(?P<later>{alternation(w['shift_verbs'], spaces=True)}|(?:given|gave)\s+(?:her|him|them)\s+|gave\s+|given\s+)?"
             r"(?:an?\s+)?(?:extension|ext)\s+of"
-            rf"|{spaced(w['shift_verbs'])})"
+            rf"|{alternation(w['shift_verbs'], spaces=True)})"
             r"(?:\s+(?:it|the\s+deadline|that|the\s+time))?"
-            rf"(?:\s+(?P<dir>{spaced(w['shift_directions'])}))?"
+            rf"(?:\s+(?P<dir>{alternation(w['shift_directions'], spaces=True)}))?"
             r"\s+(?:by\s+)?(?:another\s+|an\s+extra\s+|a\s+further\s+|extra\s+)?$", re.I),
     }
-
-
-def spaced(items: list[str], apostrophe: str = "'") -> str:
-    """An alternation of the data file's phrases, longest first, any run of spaces between
-    their words (and ``apostrophe`` for each apostrophe: "'?" lets "she'd" be "shed")."""
-    return "|".join(re.escape(str(i)).replace(r"\ ", r"\s+").replace("'", apostrophe)
-                    for i in sorted(items, key=lambda s: -len(str(s))))
 
 
 #: ``HELPLINE_DEADLINE_READER``: ``duckling`` (the default: Duckling and this module's reader)

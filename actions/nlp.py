@@ -1,7 +1,10 @@
-"""The shared spaCy pipeline: blank English, lookup lemmas, no model download."""
+"""The shared spaCy pipeline (blank English, lookup lemmas, no model download), and the one
+builder of regular expressions from the data files' phrase lists (:func:`alternation`)."""
 from __future__ import annotations
 
+import re
 from functools import lru_cache
+from typing import Iterable
 
 import spacy
 from spacy.language import Language
@@ -30,3 +33,26 @@ def get_nlp() -> Language:
     nlp.add_pipe("match_keys")
     nlp.initialize()
     return nlp
+
+
+def alternation(items: Iterable[object], *, bounded: bool = False, spaces: bool = False,
+                wildcard: bool = False, apostrophe: str = "'") -> str:
+    """A regular-expression alternation of a data file's phrases, longest first, each taken
+    literally. ``bounded``: a phrase that starts or ends with a letter or digit matches only
+    as whole words ("or" not in "for"; a sign such as "£" needs no boundary). ``spaces``: any
+    run of white space between its words. ``wildcard``: a lone "*" stands for one word
+    ("dropped the * deadline"). ``apostrophe``: what each apostrophe becomes ("'?" lets
+    "she'd" be typed "shed")."""
+    parts = []
+    for item in sorted((str(i) for i in items), key=lambda s: -len(s)):
+        body = re.escape(item)
+        if wildcard:
+            body = body.replace(r"\ \*\ ", r"\s+(?:\S+\s+)?")
+        if spaces:
+            body = body.replace(r"\ ", r"\s+")
+        body = body.replace("'", apostrophe)
+        if bounded:
+            body = ((r"(?<![\w])(?<!\w')" if item[:1].isalnum() else "") + body
+                    + (r"(?![\w])" if item[-1:].isalnum() else ""))
+        parts.append(body)
+    return "|".join(parts)

@@ -16,7 +16,7 @@ import yaml
 from spacy.matcher import Matcher
 from spacy.tokens import Doc, Span, Token
 
-from actions.nlp import get_nlp, key_of
+from actions.nlp import alternation, get_nlp, key_of
 
 DATA = Path(__file__).resolve().parent.parent / "data" / "risk"
 RED_FLAG_CODES = ("self_harm_risk", "offender_known", "ongoing_risk", "active_deadline")
@@ -147,23 +147,17 @@ def negation() -> dict[str, Any]:
             "question_exempt": set(spec.get("question_exempt", [])),
             "question_answers": {str(w).lower() for w in spec.get("question_answers", [])},
             "plan": re.compile(
-                r"^[\W_]*(?:(?:" + "|".join(re.escape(str(w)) for w in sorted(
-                    spec.get("plan_starts", []), key=len, reverse=True)) + r")\W+)?(?:"
-                + "|".join(re.escape(str(w)) for w in sorted(
-                    spec.get("plan_verbs", []), key=len, reverse=True)) + r")\b", re.I),
-            "plan_break": re.compile(
-                "|".join((r"(?<!\w)" if str(w)[:1].isalnum() else "") + re.escape(str(w))
-                         + (r"(?!\w)" if str(w)[-1:].isalnum() else "")
-                         for w in spec.get("plan_breaks", [])), re.I),
+                rf"^[\W_]*(?:(?:{alternation(spec.get('plan_starts', []))})\W+)?"
+                rf"(?:{alternation(spec.get('plan_verbs', []))})\b", re.I),
+            "plan_break": re.compile(alternation(spec.get("plan_breaks", []), bounded=True), re.I),
             "caller_after": re.compile(
-                rf"^\s*(?:{'|'.join(re.escape(str(w)) for w in spec.get('caller_after', []))})\b",
-                re.I),
+                rf"^\s*(?:{alternation(spec.get('caller_after', []))})\b", re.I),
             "after_no": re.compile(
                 r"^(?:\s*[\w'/]+(?:-[\w']+)*){0,3}\s*[-:–—=,]?\s*[\"“‘']?\s*"
                 r"(?:(?:(?:she|he|they|yp|cyp|child|son|daughter|lad|"
                 r"boy|girl|pupil|student|niece|nephew)\s+)?(?:said|says|answered|replied)\s+)?"
-                rf"(?:{'|'.join(re.escape(str(w)) for w in spec.get('after_no', []))})\b"
-                rf"(?!\s*(?:{'|'.join(re.escape(str(w)) for w in spec.get('after_no_not_before', []))})\b)",
+                rf"(?:{alternation(spec.get('after_no', []))})\b"
+                rf"(?!\s*(?:{alternation(spec.get('after_no_not_before', []))})\b)",
                 re.I)}
 
 
@@ -260,10 +254,7 @@ def _contact_words() -> tuple[re.Pattern[str], re.Pattern[str]]:
     spec = load("negation.yml")
 
     def words(key: str) -> re.Pattern[str]:
-        items = sorted((str(w) for w in spec.get(key, [])), key=len, reverse=True)
-        return re.compile("|".join((r"(?<![\w'])" if w[:1].isalnum() else "") + re.escape(w)
-                                   + (r"(?![\w])" if w[-1:].isalnum() else "") for w in items),
-                          re.I)
+        return re.compile(alternation(spec.get(key, []), bounded=True), re.I)
     return words("ended"), words("current")
 
 
