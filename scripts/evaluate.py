@@ -104,20 +104,8 @@ RED_FLAG_SETS = {
                               "first run (after the fixes from sets 2 and 3 and from the "
                               "blind dialogues): rules recall 0.79 / 0.71 / 0.61, precision "
                               "0.89 / 0.85 / 0.93; then used to widen the rules",
-    # Sets 5 to 12 (written blind, each run first as an evaluation: docs/evaluation.md) are
+    # Sets 5 to 14 (written blind, each run first as an evaluation: docs/evaluation.md) are
     # the meaning voter's calibration data since 2026-11-30 (data/risk/calibration/).
-    "red_flags_heldout13.yml": "191 messages (67 hard negatives) written blind by a "
-                               "thirteenth session (2026-11-30); first run on the voter "
-                               "calibrated on sets 5 to 12: recall 0.98 / 0.93 / 0.96, "
-                               "precision 0.76 / 0.84 / 0.73, no flag left clean 0.66 (the "
-                               "rules alone: recall 0.78 / 0.67 / 0.63)",
-    "red_flags_heldout14.yml": "186 messages (98 with no flag, most hard negatives, many "
-                               "long notes whose later clause resolves the first) written "
-                               "blind by a fourteenth session (2026-11-30); first run on the "
-                               "voter calibrated on sets 5 to 12 and 1,040 messages written "
-                               "for calibration: recall 0.98 / 0.86 / 0.96, precision 0.71 / "
-                               "0.61 / 0.65, no flag left clean 0.56 (the rules alone: recall "
-                               "0.88 / 0.72 / 0.77)",
 }
 DEADLINE_SETS = {
     "deadlines.yml": "written with the code",
