@@ -26,7 +26,7 @@ from actions import casestate, guidance, risk, settings
 from actions.casestate import CaseState
 from actions.messages import say
 from actions.payload import was_button
-from actions.server.tokens import counsellor_of
+from actions.metadata import counsellor_of
 
 logger = logging.getLogger(__name__)
 

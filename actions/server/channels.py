@@ -45,7 +45,7 @@ from sanic.response import HTTPResponse
 from socketio import AsyncServer
 from socketio.exceptions import ConnectionRefusedError
 
-from actions import settings
+from actions import metadata, settings
 from actions.server import tokens
 
 logger = logging.getLogger(__name__)
@@ -210,7 +210,7 @@ class BoundSocketIOInput(SocketIOInput):
                 return await refuse(sid, "the token has expired")
             data = data if isinstance(data, dict) else {}
             session_id = data.get("session_id") or grant.conversation_id or uuid.uuid4().hex
-            if not tokens.valid_conversation_id(session_id) or not grant.allows(session_id):
+            if not metadata.valid_conversation_id(session_id) or not grant.allows(session_id):
                 return await refuse(sid, "the token is for another conversation")
             if self.session_persistence:
                 for room in list(sio.rooms(sid, namespace=namespace)):

@@ -35,7 +35,7 @@ import os
 import re
 from typing import Any, Optional
 
-from actions import settings
+from actions import metadata, settings
 from actions.server import tokens
 
 logger = logging.getLogger(__name__)
@@ -93,7 +93,7 @@ async def guard(request: Any) -> Any:
         return None
     path = request.path
     conversation = CONVERSATION.match(path)
-    if conversation and not tokens.valid_conversation_id(conversation.group("id")):
+    if conversation and not metadata.valid_conversation_id(conversation.group("id")):
         return _refuse(400, "the conversation id is not valid", request)
     header = request.headers.get("authorization")
     claims = None

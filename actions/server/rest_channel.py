@@ -35,7 +35,7 @@ from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
-from actions import settings
+from actions import metadata, settings
 from actions.server import http_guard, resilience, tokens
 
 logger = logging.getLogger(__name__)
@@ -122,7 +122,7 @@ class AuthRestInput(RestInput):
             if not isinstance(sender, str) or not sender.strip():
                 return response.json({"error": "sender (the conversation id) is required"},
                                      status=400)
-            if not tokens.valid_conversation_id(sender):
+            if not metadata.valid_conversation_id(sender):
                 return response.json({"error": "sender is not a valid conversation id (at "
                                       f"most {settings.MAX_SENDER_CHARS} printable characters)"},
                                      status=400)

@@ -30,6 +30,8 @@ from typing import Any, Optional
 import jwt
 
 from actions import settings
+from actions.metadata import (
+    COUNSELLOR_KEY, valid_conversation_id, valid_staff_id)
 
 ALGORITHM = "HS256"
 ROLES = ("admin", "user", "supervisor")
@@ -39,7 +41,6 @@ BOARD_ROLES = ("supervisor", "admin")
 DEVELOPMENT_COUNSELLOR = "dev-counsellor"
 #: The key of a user message's metadata that carries the counsellor's id: set by the
 #: channels from the token alone (:func:`with_counsellor`), read by the action server.
-COUNSELLOR_KEY = "helpline_counsellor"
 
 
 class TokenRefused(Exception):
@@ -127,19 +128,6 @@ def claims(token: Any, secret: str, now: Optional[float] = None,
     raise TokenRefused("the token names no role and conversation this server knows")
 
 
-def valid_conversation_id(value: Any) -> bool:
-    """A conversation id the stores can hold: text, 1 to MAX_SENDER_CHARS characters,
-    printable, no white space at either end."""
-    return (isinstance(value, str) and 0 < len(value) <= settings.MAX_SENDER_CHARS
-            and value == value.strip() and value.isprintable())
-
-
-def valid_staff_id(value: Any) -> bool:
-    """A counsellor's or supervisor's id: like a conversation id, at most 128 printable
-    characters with no white space at either end."""
-    return valid_conversation_id(value)
-
-
 def with_counsellor(metadata: Optional[dict], counsellor: Optional[str]) -> dict:
     """A message's metadata with :data:`COUNSELLOR_KEY` set from the token alone: whatever
     the client sent under that key is dropped, never passed on."""
@@ -147,17 +135,6 @@ def with_counsellor(metadata: Optional[dict], counsellor: Optional[str]) -> dict
     if counsellor:
         out[COUNSELLOR_KEY] = counsellor
     return out
-
-
-def counsellor_of(events: list[dict]) -> Optional[str]:
-    """The counsellor id the channel put in the metadata of the latest user message of a
-    tracker's ``events`` (the action server's view), or None."""
-    for event in reversed(events or []):
-        if isinstance(event, dict) and event.get("event") == "user":
-            metadata = event.get("metadata")
-            value = metadata.get(COUNSELLOR_KEY) if isinstance(metadata, dict) else None
-            return value if valid_staff_id(value) else None
-    return None
 
 
 def bearer(header: Optional[str]) -> Optional[str]:

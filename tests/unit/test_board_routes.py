@@ -18,6 +18,7 @@ from cryptography.fernet import Fernet
 from socketio.exceptions import ConnectionRefusedError
 
 import panel_server
+from actions import metadata
 from actions.casenotes import CaseStore
 from actions.server import http_guard, tokens
 from actions.server.channels import grant_for
@@ -178,9 +179,9 @@ def test_the_counsellor_reaches_the_case_from_the_token_never_from_the_message()
               {"event": "bot", "metadata": {"helpline_counsellor": "c-bot"}},
               {"event": "user", "metadata": {"helpline_counsellor": "c-1"}},
               {"event": "slot", "name": "x"}]
-    assert tokens.counsellor_of(events) == "c-1"
-    assert tokens.counsellor_of(events[:2] + [{"event": "user", "metadata": None}]) is None
-    assert tokens.counsellor_of([{"event": "user", "metadata": {"helpline_counsellor": 7}}]) is None
+    assert metadata.counsellor_of(events) == "c-1"
+    assert metadata.counsellor_of(events[:2] + [{"event": "user", "metadata": None}]) is None
+    assert metadata.counsellor_of([{"event": "user", "metadata": {"helpline_counsellor": 7}}]) is None
 
 
 def test_the_action_server_records_the_channels_counsellor_when_a_case_opens(store, monkeypatch):
