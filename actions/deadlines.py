@@ -21,7 +21,6 @@ from __future__ import annotations
 import contextvars
 import dataclasses
 import logging
-import os
 import re
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -33,6 +32,7 @@ from zoneinfo import ZoneInfo
 
 import yaml
 
+from actions import settings
 from actions.messages import say
 from actions.nlp import alternation
 
@@ -146,7 +146,7 @@ _reader: contextvars.ContextVar[str | None] = contextvars.ContextVar("deadline_r
 
 
 def reader() -> str:
-    name = (_reader.get() or os.environ.get("HELPLINE_DEADLINE_READER") or "duckling")
+    name = (_reader.get() or settings.env("HELPLINE_DEADLINE_READER") or "duckling")
     name = name.strip().lower()
     return name if name in READERS else "duckling"
 

@@ -14,7 +14,25 @@ ROOT = Path(__file__).resolve().parent.parent
 VAR = ROOT / "var"
 
 
+#: every environment variable the assistant's own code reads (docs/configuration.md gives
+#: each one's default and meaning): :func:`env` refuses any other name, so a new setting is
+#: added here and documented there, not read ad hoc in some module
+VARIABLES = frozenset({
+    "RASA_PORT", "ACTIONS_PORT", "PANEL_PORT", "RASA_HOST", "ACTIONS_HOST", "HELPLINE_ENV",
+    "RASA_JWT_SECRET", "CASE_NOTES_KEY", "CASE_DB_URL", "TRACKER_DB_URL", "REDIS_URL",
+    "REDIS_KEY_PREFIX", "PANEL_ORIGIN", "PANEL_HOST_ORIGINS", "TOKEN_MAX_HOURS", "BOARD_HOURS",
+    "MAX_MESSAGE_CHARS", "ACTION_TIMEOUT", "HELPLINE_TIMEZONE", "HELPLINE_COUNTRY",
+    "DEADLINE_REMINDERS", "DUCKLING_URL", "HELPLINE_DEADLINE_READER", "HELPLINE_ENCODER_DIR",
+    "HELPLINE_MEANING_VOTER", "RETENTION_DAYS", "AUDIT_LOG",
+})
+
+
 def env(name: str, default: str | None = None) -> str | None:
+    """The environment variable ``name`` (one of :data:`VARIABLES`), stripped; ``default``
+    when it is unset or blank."""
+    if name not in VARIABLES:
+        raise KeyError(f"{name} is not a setting: add it to actions/settings.py VARIABLES "
+                       "and docs/configuration.md")
     value = os.environ.get(name, "").strip()
     return value or default
 

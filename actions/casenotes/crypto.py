@@ -19,6 +19,7 @@ import warnings
 from pathlib import Path
 
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
+from actions import settings
 
 logger = logging.getLogger(__name__)
 
@@ -107,7 +108,7 @@ def get_fernet(key: str | None = None) -> MultiFernet:
     Read from the environment on every call (cached per value), so tests and key rotation
     need no restart of anything that asks again.
     """
-    raw = key if key is not None else os.environ.get("CASE_NOTES_KEY", "").strip()
+    raw = key if key is not None else settings.env("CASE_NOTES_KEY", "")
     prod = production()
     with _lock:
         cached = _cache.get((raw, prod))

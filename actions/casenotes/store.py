@@ -31,6 +31,7 @@ from sqlalchemy.orm import Session
 
 from actions.casenotes import crypto
 from actions.casenotes.models import DEADLINE_CODES, KINDS, Case, CaseEvent, utc
+from actions import settings
 
 logger = logging.getLogger(__name__)
 
@@ -84,18 +85,18 @@ def private_file(path: Path) -> None:
 
 def database_url(url: str | None = None) -> str:
     """``url``, else ``CASE_DB_URL``, else ``sqlite:///var/casenotes.db`` under the repo."""
-    raw = url or os.environ.get("CASE_DB_URL", "").strip() or "sqlite:///var/casenotes.db"
+    raw = url or settings.env("CASE_DB_URL") or "sqlite:///var/casenotes.db"
     return _resolve(raw)
 
 
 def tracker_database_url(url: str | None = None) -> str:
     """``url``, else ``TRACKER_DB_URL``, else ``sqlite:///var/tracker.db`` under the repo."""
-    raw = url or os.environ.get("TRACKER_DB_URL", "").strip() or "sqlite:///var/tracker.db"
+    raw = url or settings.env("TRACKER_DB_URL") or "sqlite:///var/tracker.db"
     return _resolve(raw)
 
 
 def retention_days() -> int:
-    raw = os.environ.get("RETENTION_DAYS", "").strip()
+    raw = settings.env("RETENTION_DAYS", "")
     try:
         days = int(raw) if raw else DEFAULT_RETENTION_DAYS
     except ValueError as exc:
@@ -456,7 +457,7 @@ def purge_trackers(conversation_ids: Iterable[str], url: str | None = None,
 
 
 def audit_log_path() -> Path:
-    raw = os.environ.get("AUDIT_LOG", "").strip()
+    raw = settings.env("AUDIT_LOG", "")
     path = Path(raw) if raw else ROOT / "var" / "audit.log"
     if not path.is_absolute():
         path = ROOT / path

@@ -31,7 +31,6 @@ import asyncio
 import inspect
 import json
 import logging
-import os
 import time
 import uuid
 from dataclasses import dataclass
@@ -127,7 +126,7 @@ class BoundSocketIOInput(SocketIOInput):
     @classmethod
     def from_credentials(cls, credentials: Optional[Dict[Text, Any]]) -> InputChannel:
         credentials = credentials or {}
-        key = credentials.get("jwt_key") or os.environ.get("RASA_JWT_SECRET", "").strip() or None
+        key = credentials.get("jwt_key") or settings.env("RASA_JWT_SECRET")
         return cls(
             credentials.get("user_message_evt", "user_uttered"),
             credentials.get("bot_message_evt", "bot_uttered"),

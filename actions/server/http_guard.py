@@ -31,7 +31,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import re
 from typing import Any, Optional
 
@@ -99,8 +98,8 @@ async def guard(request: Any) -> Any:
     claims = None
     if header is not None:
         try:
-            claims = tokens.claims(tokens.bearer(header), os.environ.get(
-                "RASA_JWT_SECRET", "").strip())
+            claims = tokens.claims(tokens.bearer(header), settings.env(
+                "RASA_JWT_SECRET", ""))
         except tokens.TokenRefused as exc:
             return _refuse(401, str(exc), request)
     elif request.args.get("token") is not None:

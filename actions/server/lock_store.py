@@ -17,12 +17,12 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import os
 import time
 from contextlib import asynccontextmanager
 from typing import Any, AsyncGenerator
 
 from rasa.core.lock_store import LOCK_LIFETIME, InMemoryLockStore, LockError, LockStore
+from actions import settings
 
 logger = logging.getLogger(__name__)
 
@@ -75,12 +75,12 @@ class EnvLockStore:
     """Factory that Rasa calls like a lock store class: ``EnvLockStore(endpoint_config=...)``."""
 
     def __new__(cls, endpoint_config: Any = None) -> LockStore:  # type: ignore[misc]
-        url = os.environ.get("REDIS_URL", "").strip()
+        url = settings.env("REDIS_URL", "")
         if not url:
             return InMemoryLockStore()
         import redis
 
         return RedisMutexLockStore(
             redis.Redis.from_url(url, socket_connect_timeout=5, socket_timeout=5),
-            key_prefix=os.environ.get("REDIS_KEY_PREFIX", "helpline").strip() or "helpline",
+            key_prefix=settings.env("REDIS_KEY_PREFIX", "helpline"),
         )

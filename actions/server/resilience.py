@@ -31,7 +31,7 @@ methods and one constant, installed when the Rasa server loads our tracker store
 from __future__ import annotations
 
 import logging
-import os
+from actions import settings
 
 logger = logging.getLogger(__name__)
 
@@ -55,7 +55,7 @@ STEP_FAILED_TEXT = (
 
 def action_timeout() -> float:
     """Seconds the Rasa server waits for one custom action (``ACTION_TIMEOUT``)."""
-    raw = os.environ.get("ACTION_TIMEOUT", "").strip()
+    raw = settings.env("ACTION_TIMEOUT", "")
     try:
         value = float(raw) if raw else DEFAULT_TIMEOUT
     except ValueError:

@@ -24,7 +24,6 @@ Configured in credentials.yml as ``actions.server.rest_channel.AuthRestInput``.
 from __future__ import annotations
 
 import logging
-import os
 from asyncio import CancelledError
 from typing import Any, Awaitable, Callable, Optional, Text
 
@@ -70,7 +69,7 @@ class AuthRestInput(RestInput):
         return cls()
 
     def __init__(self) -> None:
-        self.secret = os.environ.get("RASA_JWT_SECRET", "").strip()
+        self.secret = settings.env("RASA_JWT_SECRET", "")
         if not self.secret:
             raise RasaException("RASA_JWT_SECRET must be set: the REST channel accepts only "
                                 "tokens signed with it (make run sets one in development)")

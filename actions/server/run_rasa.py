@@ -14,7 +14,6 @@ missing or altered (actions/server/encoder.py).
 """
 from __future__ import annotations
 
-import os
 import sys
 
 
@@ -48,7 +47,7 @@ def main() -> None:
     from actions import settings
 
     settings.helpline_env()  # refuse an unknown HELPLINE_ENV before loading anything
-    args = rasa_args(sys.argv[1:], os.environ.get("RASA_JWT_SECRET", "").strip())
+    args = rasa_args(sys.argv[1:], settings.env("RASA_JWT_SECRET", ""))
     if args[:1] == ["run"]:
         # the meaning voter's encoder: missing or altered files stop the server here, with
         # one line naming the make target that fixes it

@@ -3,9 +3,13 @@ says in one line what is missing; the Rasa server's tracker store refuses too, h
 the server was started."""
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from actions import settings
+
+ROOT = settings.ROOT
 
 COMPLETE = {
     "HELPLINE_ENV": "production",
@@ -48,3 +52,13 @@ def test_the_tracker_store_refuses_a_production_server_without_settings(monkeypa
     monkeypatch.setenv("CASE_NOTES_KEY", Fernet.generate_key().decode())
     with pytest.raises(RuntimeError, match="RASA_JWT_SECRET, TRACKER_DB_URL, CASE_DB_URL, REDIS_URL"):
         EncryptedSQLTrackerStore()
+
+
+def test_every_setting_is_documented_and_no_other_name_is_read(monkeypatch):
+    documented = set(re.findall(r"`([A-Z][A-Z_]+)`", (ROOT / "docs" / "configuration.md").read_text()))
+    assert settings.VARIABLES <= documented, sorted(settings.VARIABLES - documented)
+    monkeypatch.setenv("HELPLINE_TIMEZONE", "  Europe/London ")
+    assert settings.env("HELPLINE_TIMEZONE") == "Europe/London"
+    monkeypatch.setenv("HELPLINE_TIMEZNOE", "Europe/London")  # a misspelt name is an error
+    with pytest.raises(KeyError, match="not a setting"):
+        settings.env("HELPLINE_TIMEZNOE")

@@ -29,9 +29,9 @@ def run_migrations_online() -> None:
     if connection is not None:
         _run(connection)
         return
-    import os
+    from actions import settings
 
-    url = config.get_main_option("sqlalchemy.url") or os.environ.get("CASE_DB_URL")
+    url = config.get_main_option("sqlalchemy.url") or settings.env("CASE_DB_URL")
     if not url:
         from actions.casenotes.store import database_url
 
