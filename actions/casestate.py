@@ -19,12 +19,6 @@ import yaml
 from actions import deadlines, guidance, risk, settings
 from actions.messages import say
 
-# Classifier intents that stand for a red flag, used together with the rules (union).
-FLAG_INTENTS = {
-    "report_self_harm": "self_harm_risk",
-    "report_offender_known": "offender_known",
-    "report_ongoing_risk": "ongoing_risk",
-}
 CLASSIFIER_THRESHOLD = 0.6
 # Intents whose message answers the checklist item the assistant last asked about.
 ANSWER_INTENTS = {"inform", "affirm", "deny", "report_self_harm", "report_offender_known",
@@ -417,7 +411,7 @@ def check_message(state: CaseState, text: str, intent: str | None, confidence: f
     votes: dict[str, list[tuple[str, str]]] = {}
     for flag in risk.detect_flags(text):
         votes.setdefault(flag.code, []).append((flag.words, f"rules:{flag.rule}"))
-    code = FLAG_INTENTS.get(intent or "")
+    code = risk.flag_intents().get(intent or "")
     if code and confidence >= CLASSIFIER_THRESHOLD:
         votes.setdefault(code, []).append((text, f"classifier:{intent}"))
     meaning = meaning if text.strip() else None  # a button's payload means nothing

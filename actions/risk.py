@@ -36,6 +36,14 @@ def load(name: str) -> Any:
         return yaml.safe_load(f)
 
 
+@lru_cache(maxsize=1)
+def flag_intents() -> dict[str, str]:
+    """{classifier intent: flag code} for the flags the rules check (``intent`` in
+    data/risk/flags.yml)."""
+    flags = load("flags.yml")
+    return {str(flags[code]["intent"]): code for code in RULE_CODES if flags[code].get("intent")}
+
+
 #: who an escalation step is worded for (``escalation`` in data/risk/flags.yml)
 ESCALATION_ROLES = ("child", "parent_carer", "other")
 

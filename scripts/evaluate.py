@@ -36,8 +36,6 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 RESULTS = ROOT / "var" / "results"
 CODES = ("self_harm_risk", "offender_known", "ongoing_risk")
-INTENT_CODES = {"report_self_harm": "self_harm_risk", "report_offender_known": "offender_known",
-                "report_ongoing_risk": "ongoing_risk"}
 # Progress on stderr, never in the report (stdout); no bars when stderr is not a terminal.
 progress = partial(tqdm, file=sys.stderr, leave=False, disable=None, dynamic_ncols=True)
 
@@ -169,7 +167,8 @@ def red_flag_section(name: str, about: str) -> list[str]:
 
     intents = [((p.get("intent") or {}).get("name"), (p.get("intent") or {}).get("confidence") or 0)
                for p in parsed]
-    nlu = [{INTENT_CODES[i]} if i in INTENT_CODES and conf >= CLASSIFIER_THRESHOLD else set()
+    flag_of = risk.flag_intents()
+    nlu = [{flag_of[i]} if i in flag_of and conf >= CLASSIFIER_THRESHOLD else set()
            for i, conf in intents]
     meaning = [{code for code, _, _ in meaning_votes(p.get("meaning"), False)} for p in parsed]
     # what the assistant raises: the per-message check itself, on a new case each time

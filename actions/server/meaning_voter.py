@@ -49,11 +49,9 @@ from actions.server.nlu_input import FULL_TEXT
 CODES = risk.RULE_CODES
 EXAMPLES = settings.ROOT / "data" / "risk" / "meaning"
 CALIBRATION = settings.ROOT / "data" / "risk" / "calibration"
-#: NLU intents whose examples are positives of one flag; report_deadline is left out (a
-#: demand with a time may or may not carry these flags), every other intent is a negative
-NLU_FLAG_INTENTS = {"report_self_harm": "self_harm_risk",
-                    "report_offender_known": "offender_known",
-                    "report_ongoing_risk": "ongoing_risk"}
+#: NLU intents whose examples are positives of one flag are risk.flag_intents();
+#: report_deadline is left out (a demand with a time may or may not carry these flags), every
+#: other intent is a negative
 NLU_SKIPPED = {"report_deadline"}
 WINDOW = 300        # characters per piece of a long message: about what one example is
 SENTENCE = re.compile(r"(?<=[.!?;\n])\s+")
@@ -350,7 +348,8 @@ def training_set(nlu_examples: Iterable[tuple[str, Optional[str]]]
              + load_examples(CALIBRATION, "cases") if new(t)]
     # in a fixed order: Rasa's order of the NLU's examples varies between processes, and
     # the machines' solution (so a score near a threshold) with it
-    nlu = [(t, {NLU_FLAG_INTENTS[i]} if i in NLU_FLAG_INTENTS else set())
+    flag_of = risk.flag_intents()
+    nlu = [(t, {flag_of[i]} if i in flag_of else set())
            for t, i in sorted(nlu_examples, key=lambda pair: (str(pair[1]), str(pair[0])))
            if i not in NLU_SKIPPED and new(t)]
     return fresh, nlu
