@@ -337,7 +337,13 @@ def day_offset(text: str, today_date: date) -> int | None:
             # tomorrow, but he wants £200 by 8 tonight"
         return 1
     past = re.search(r"\b(?:yesterday|last night)\b", lowered)
-    if past and re.search(r"\b(?:today|tonight|this (?:evening|afternoon))\b", lowered[past.end():]):
+    later = past and re.search(r"\b(?:today|tonight|this (?:evening|afternoon))\b",
+                               lowered[past.end():])
+    if later and re.match(r"\s*(?:he|they|the offender|offender|scammer)\s+(?:said|told|wrote|"
+                          r"gave)\b[^.;!?]*$", lowered[past.end():past.end() + later.start()]) \
+            and not patterns()["revision"].search(lowered, past.end() + later.end()):
+        return -1  # "yesterday he said 'by 10 tonight', nothing since": last night's
+    if later:
         return 0  # "missed yesterday's 5pm deadline, he's now extended it to 5pm today"
     if past:  # "by 8pm yesterday": passed
         return -1
@@ -602,6 +608,10 @@ SENT_RIGHT_BEFORE = re.compile(r"(?<![\w])(?:sent|msg|messaged|texted|timestamp|
                                re.I)
 
 
+OFFENDER_SENT = re.compile(r"[\s,]*(?:he|they|the\s+offender|offender|scammer|the\s+guy)\s+"
+                           r"(?:said|wrote|sent|gave|told|messaged|texted|put|replied)\b", re.I)
+
+
 def sent_at(text: str, duration: Candidate, now: datetime, tz: ZoneInfo) -> datetime | None:
     """When the offender's message came, if the note says ("messaged at 6 saying she had
     2 hours", "he gave him an hour at 5:15"): the latest such moment not after now."""
@@ -631,6 +641,12 @@ def sent_at(text: str, duration: Candidate, now: datetime, tz: ZoneInfo) -> date
             unit = unit_of(m.group("unit"))
             return now - {"minutes": timedelta(minutes=amount), "hours": timedelta(hours=amount),
                           "days": timedelta(days=amount)}[unit]
+    # "5 mins ago he wrote 'half an hour'": the offender's message, that long ago
+    for m in patterns()["duration"].finditer(text[:duration.start]):
+        if m.group("ago") and OFFENDER_SENT.match(text, m.end()):
+            amount = to_number(m.group("num") or m.group("word"))
+            return now - {"minutes": timedelta(minutes=amount), "hours": timedelta(hours=amount),
+                          "days": timedelta(days=amount)}[unit_of(m.group("unit"))]
     sent_day = day_and_clock_sent(text, duration, local_now, tz)
     if sent_day is not None:
         return sent_day
@@ -747,15 +763,18 @@ def pick(found: list[Candidate], text: str) -> Candidate:
     ordered = sorted(found, key=lambda c: c.start)
     if len(ordered) > 1:
         between = text[ordered[0].start + len(ordered[0].said):ordered[-1].start]
-        if patterns()["revision"].search(between):
-            return ordered[-1]
+        if patterns()["revision"].search(between) or patterns()["correction"].search(between):
+            return ordered[-1]  # "he said 9pm - sorry, 8 not 9"
     durations_ = [c for c in ordered if c.kind == "duration"]
     if durations_:
         return durations_[0]
     # "messaged at 7 saying he had till 10pm": 10pm, not the time of the message
     demanded = [c for c in ordered
                 if patterns()["demand_before"].search(text[max(0, c.start - 30):c.start])]
-    return demanded[0] if demanded else ordered[0]
+    # "netball til 7, he says pay by quarter past 9": the time in the demand's own clause
+    in_demand = [c for c in demanded or ordered if patterns()["demand_in_clause"].search(
+        clause_around(text, c.start, c.start + len(c.said)))]
+    return (in_demand or demanded or ordered)[0]
 
 
 def is_vague_deadline(text: str, vague: re.Match, cue_anywhere: bool) -> bool:

@@ -447,3 +447,24 @@ def test_the_offenders_words_after_a_plan_keep_his_deadline(text):
     found = find_deadline(text, TUE, LONDON)
     assert found is not None and found.status == "set", (text, found)
     assert found.at.isoformat() == "2026-12-22T21:00:00+00:00"
+
+
+@pytest.mark.parametrize("text, expected", [
+    # a correction said after the time replaces it
+    ("he said 9pm - sorry, 8 not 9, yp just corrected me", "2026-11-24T20:00:00+00:00"),
+    # the time in the demand's own clause, not another event's
+    ("yp has netball til 7, he says pay by quarter past 9", "2026-11-24T21:15:00+00:00"),
+    # counted from when the offender's message came
+    ("5 mins ago he wrote 'half an hour, clocks ticking'", "2026-11-24T18:55:00+00:00"),
+])
+def test_which_time_and_from_when(text, expected):
+    found = find_deadline(text, NOW, LONDON)
+    assert found is not None and found.status == "set", found
+    assert found.at.isoformat() == expected
+
+
+def test_last_nights_tonight_is_over():
+    found = find_deadline("yesterday he said 'by 10 tonight', nothing since", NOW, LONDON)
+    assert found is not None and found.status == "passed", found
+    moved = find_deadline("yesterday he said 'by 10 tonight' but now he says 11 tonight", NOW, LONDON)
+    assert moved is not None and moved.at.isoformat() == "2026-11-24T23:00:00+00:00", moved
