@@ -15,6 +15,13 @@ LONDON = ZoneInfo("Europe/London")
 NOW = datetime(2026, 11, 24, 18, 30, tzinfo=LONDON)  # Tuesday, 18:30 in London (UTC+0)
 
 
+def assert_set_at(text: str, expected: str) -> None:
+    """The note gives a deadline, at ``expected`` (ISO, UTC)."""
+    found = find_deadline(text, NOW, LONDON)
+    assert found is not None and found.status == "set", found
+    assert found.at.isoformat() == expected
+
+
 @pytest.mark.parametrize("text, expected", [
     # the kinds the issue lists as missed from outside, each in words of our own
     ("he wants £150 and he has 1hr", "2026-11-24T19:30:00+00:00"),
@@ -28,9 +35,7 @@ NOW = datetime(2026, 11, 24, 18, 30, tzinfo=LONDON)  # Tuesday, 18:30 in London 
     ("he's given them a week to pay", "2026-12-01T18:30:00+00:00"),
 ])
 def test_the_kinds_of_deadline_missed_before_are_read(text, expected):
-    found = find_deadline(text, NOW, LONDON)
-    assert found is not None and found.status == "set", found
-    assert found.at.isoformat() == expected
+    assert_set_at(text, expected)
 
 
 @pytest.mark.parametrize("text", [
@@ -105,9 +110,7 @@ def test_no_hour_and_no_demand_is_no_deadline(text):
     ("deadline 5pm EST", "2026-11-24T22:00:00+00:00"),
 ])
 def test_a_time_in_another_zone_is_shown_in_the_helplines(text, expected):
-    found = find_deadline(text, NOW, LONDON)
-    assert found is not None and found.status == "set", found
-    assert found.at.isoformat() == expected
+    assert_set_at(text, expected)
 
 
 def test_the_built_in_reader_alone_is_still_there(monkeypatch):
@@ -458,9 +461,7 @@ def test_the_offenders_words_after_a_plan_keep_his_deadline(text):
     ("5 mins ago he wrote 'half an hour, clocks ticking'", "2026-11-24T18:55:00+00:00"),
 ])
 def test_which_time_and_from_when(text, expected):
-    found = find_deadline(text, NOW, LONDON)
-    assert found is not None and found.status == "set", found
-    assert found.at.isoformat() == expected
+    assert_set_at(text, expected)
 
 
 def test_last_nights_tonight_is_over():
