@@ -44,3 +44,13 @@ def isolated_env(workdir: Path) -> dict[str, str]:
             os.environ.pop(key, None)
         else:
             os.environ[key] = value
+
+
+@pytest.fixture(autouse=True)
+def rasa_unpatched():
+    """Whatever a test installs into Rasa (actions/server/patches.py: directly, or by making
+    a tracker store or REST channel), it is undone after the test."""
+    yield
+    from actions.server import patches
+
+    patches.uninstall()

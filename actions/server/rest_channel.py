@@ -35,7 +35,7 @@ from sanic.request import Request
 from sanic.response import HTTPResponse
 
 from actions import metadata, settings
-from actions.server import http_guard, resilience, tokens
+from actions.server import http_guard, patches, resilience, tokens
 
 logger = logging.getLogger(__name__)
 
@@ -73,7 +73,7 @@ class AuthRestInput(RestInput):
         if not self.secret:
             raise RasaException("RASA_JWT_SECRET must be set: the REST channel accepts only "
                                 "tokens signed with it (make run sets one in development)")
-        resilience.install()
+        patches.install()  # however the Rasa server was started
 
     def refusal(self, request: Request, sender: Any) -> Optional[HTTPResponse]:
         """None if the request's token may write to ``sender``, else the error response."""

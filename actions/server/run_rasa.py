@@ -7,9 +7,8 @@ the secret never appears on a command line (any local user can read those with `
 scripts/stack.py starts the Rasa server this way.
 
 It is also where this project's changes to the Rasa server are installed, explicitly and
-before Rasa starts: the HTTP guard (who may use which route, request sizes:
-actions/server/http_guard.py) and what the NLU reads of a message
-(actions/server/nlu_input.py). It refuses to start when the sentence encoder's files are
+before Rasa starts (actions/server/patches.py: the HTTP guard, what the NLU reads of a
+message, failures told to the counsellor, the fast response check). It refuses to start when the sentence encoder's files are
 missing or altered (actions/server/encoder.py).
 """
 from __future__ import annotations
@@ -23,24 +22,6 @@ def rasa_args(args: list[str], secret: str) -> list[str]:
     if secret and not any(a == "--jwt-secret" or a.startswith("--jwt-secret=") for a in args):
         args = args + [f"--jwt-secret={secret}"]
     return args
-
-
-def install_patches() -> None:
-    """The HTTP guard on every app Rasa makes, and the NLU's view of a message."""
-    import rasa.core.run
-
-    from actions.server import http_guard, nlu_input
-
-    nlu_input.install()
-    configure = getattr(rasa.core.run.configure_app, "__wrapped__", rasa.core.run.configure_app)
-
-    def configure_app(*args, **kwargs):  # type: ignore[no-untyped-def]
-        app = configure(*args, **kwargs)
-        http_guard.install(app)
-        return app
-
-    configure_app.__wrapped__ = configure  # type: ignore[attr-defined]
-    rasa.core.run.configure_app = configure_app  # serve_application looks it up at call time
 
 
 def main() -> None:
@@ -59,7 +40,9 @@ def main() -> None:
             print(exc, file=sys.stderr)
             sys.exit(1)
     sys.argv = ["rasa"] + args
-    install_patches()
+    from actions.server import patches
+
+    patches.install()  # every change to Rasa, checked against its version
     from rasa.__main__ import main as rasa_main
 
     rasa_main()

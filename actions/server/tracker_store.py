@@ -33,7 +33,7 @@ from sqlalchemy.orm import declarative_base
 from actions import settings
 from actions.casenotes import crypto
 from actions.casenotes.store import tracker_database_url
-from actions.server import resilience
+from actions.server import patches
 
 logger = logging.getLogger(__name__)
 
@@ -93,7 +93,7 @@ class EncryptedSQLTrackerStore(SQLTrackerStore):
     ) -> None:
         crypto.get_fernet()  # fail at start-up, not at the first message, if no key
         settings.require_production_settings()  # however the Rasa server was started
-        resilience.install()  # the Rasa server loads this store: failed actions speak up
+        patches.install()  # however the Rasa server was started (actions/server/patches.py)
         given = url or (host if host and "://" in host else None)
         parsed = make_url(tracker_database_url(given))
         for name in _URL_PARTS:
@@ -121,6 +121,3 @@ class EncryptedSQLTrackerStore(SQLTrackerStore):
         self.sessionmaker = sa.orm.session.sessionmaker(bind=self.engine)
         logger.debug("encrypted tracker store on %s",
                      engine_url.render_as_string(hide_password=True))
-        from actions.server import rasa_speedups
-
-        rasa_speedups.install()  # in the Rasa server: check action responses fast (see there)

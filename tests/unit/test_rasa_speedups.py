@@ -5,7 +5,7 @@ import pytest
 from jsonschema import ValidationError
 from rasa.core.actions.action import RemoteAction
 
-from actions.server import rasa_speedups
+from actions.server import patches
 
 GOOD = {"events": [{"event": "slot", "timestamp": None, "name": "red_flags",
                     "value": ["self_harm_risk"]},
@@ -24,8 +24,8 @@ BAD = [
 @pytest.fixture(scope="module")
 def both():
     remote = RemoteAction("action_x", None)
-    rasa_speedups.install()
-    rasa_speedups.install()  # twice is harmless
+    patches.install()
+    patches.install()  # twice is harmless
     patched = RemoteAction._validate_action_result
     original = patched.__wrapped__
     assert getattr(original, "__wrapped__", None) is None

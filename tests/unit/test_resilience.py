@@ -16,7 +16,7 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from actions import actions as A
 from actions.messages import say
-from actions.server import resilience
+from actions.server import patches, resilience
 from support import ROOT
 
 DOMAIN = yaml.safe_load((ROOT / "domain.yml").read_text())
@@ -129,7 +129,7 @@ def rasa_run(monkeypatch, action_name, port, timeout="1", then=None):
     from rasa.utils.endpoints import EndpointConfig
 
     monkeypatch.setenv("ACTION_TIMEOUT", timeout)
-    resilience.install()
+    patches.install()
     domain = Domain.from_path(str(ROOT / "domain.yml"))
     endpoint = EndpointConfig(f"http://127.0.0.1:{port}/webhook")
     said = UserUttered("hello", {"name": "greet"}, message_id="m-1")
@@ -185,7 +185,7 @@ def test_a_failing_tracker_store_is_an_error_not_a_new_conversation(monkeypatch)
 
     monkeypatch.setenv("CASE_NOTES_KEY", Fernet.generate_key().decode())
     monkeypatch.setenv("TRACKER_DB_URL", f"postgresql://postgres@127.0.0.1:{closed_port()}/x")
-    resilience.install()
+    patches.install()
     domain = Domain.from_path(str(ROOT / "domain.yml"))
     store = FailSafeTrackerStore(EncryptedSQLTrackerStore(domain=domain))
     with pytest.raises(resilience.TrackerStoreUnavailable):
@@ -200,7 +200,7 @@ def test_a_message_rasa_cannot_handle_gets_a_reply_on_its_channel(monkeypatch):
     from rasa.core.channels import CollectingOutputChannel, UserMessage
     from actions.server.lock_store import EnvLockStore
 
-    resilience.install()
+    patches.install()
     monkeypatch.setenv("REDIS_URL", f"redis://127.0.0.1:{closed_port()}/1")  # Redis down
     agent = Agent(lock_store=EnvLockStore())
     monkeypatch.setattr(agent, "is_ready", lambda: True)
