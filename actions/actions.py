@@ -22,7 +22,7 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType, ReminderCancelled, ReminderScheduled, Restarted, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions import casestate, guidance, risk, settings
+from actions import casestate, guidance, risk, roles, settings
 from actions.casestate import CaseState
 from actions.messages import say
 from actions.payload import was_button
@@ -32,17 +32,12 @@ logger = logging.getLogger(__name__)
 
 REMINDER_INTENT = "time_left"  # a reminder asks "time left?" on the counsellor's behalf
 EXTERNAL_PREFIX = "EXTERNAL: "
-#: who is on the line: the message of each button's title, and its payload
-ROLE_BUTTONS = [
-    ("button.role.child", '/start_case{"caller_role":"child"}'),
-    ("button.role.parent_carer", '/start_case{"caller_role":"parent_carer"}'),
-    ("button.role.other", '/start_case{"caller_role":"other"}'),
-]
-#: the same on a closed case
+#: who is on the line, on a closed case (a new call): the message of each button's title,
+#: and its payload (the buttons on an open case are roles.buttons())
 NEW_CALL_BUTTONS = [
-    ("button.new_call.child", '/start_case{"caller_role":"child"}'),
-    ("button.new_call.parent_carer", '/start_case{"caller_role":"parent_carer"}'),
-    ("button.new_call.other", '/start_case{"caller_role":"other"}'),
+    ("button.new_call.child", roles.start_payload("child")),
+    ("button.new_call.parent_carer", roles.start_payload("parent_carer")),
+    ("button.new_call.other", roles.start_payload("other")),
 ]
 NOTE_PREFIX = casestate.NOTE_PREFIX  # "add note: ..." (defined with the checks that use it)
 CASE_ID = re.compile(r"[0-9a-f]{32}")  # uuid4().hex, as open_case makes them
@@ -124,7 +119,7 @@ SUMMARY = ("button.summary", "/summary")
 
 def ask_caller_role(dispatcher: CollectingDispatcher) -> None:
     dispatcher.utter_message(text=say("case.who_is_calling"),
-                             buttons=titled_buttons(*ROLE_BUTTONS))
+                             buttons=roles.buttons())
 
 
 _OWNED: set[tuple[str, str]] = set()  # (conversation, case) pairs the store confirmed
@@ -1085,7 +1080,7 @@ def handover(state: CaseState, conversation_id: str) -> tuple[str, dict[str, Any
 def fallback_handover(state: CaseState) -> str:
     """The handover from the call's own state when the case notes cannot be read: the
     same plain style, with the key facts the tracker holds."""
-    from actions.casenotes.summary import clip, handover_role
+    from actions.casenotes.summary import clip
 
     try:
         tz: Any = settings.timezone()
@@ -1098,7 +1093,7 @@ def fallback_handover(state: CaseState) -> str:
         return datetime.fromisoformat(iso).astimezone(tz).strftime("%H:%M") if iso else "—"
 
     when = say("handover.state_closed" if state.stage == CLOSED else "handover.state_open")
-    lines = [say("handover.title", role=handover_role(state.caller_role), when=when,
+    lines = [say("handover.title", role=roles.label(state.caller_role), when=when,
                  zone=zone_name),
              say("handover.notes_unreadable")]
     words = (say("handover.words", words=clip(state.deadline_words, 120))

@@ -4,6 +4,8 @@ supervisor's board.
     GET  /config.json   where the Rasa server is, the helpline's time zone, whether demo
                         tokens are on
     GET  /flags.json    label, meaning and escalation of each red flag, from data/risk/flags.yml
+    GET  /roles.json    the name of each caller role and the buttons that choose one, from
+                        data/messages.yml (actions/roles.py)
     POST /demo/token    development only (off when HELPLINE_ENV=production): a token of role
                         `user` for a fresh conversation, as a helpline's back end would mint
 
@@ -58,6 +60,7 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from actions import board as board_rows  # noqa: E402  (after the path is set)
+from actions import roles as caller_roles  # noqa: E402
 from actions.casenotes import StoreUnavailable, audit, summarise, to_handover  # noqa: E402
 from actions.server import tokens  # noqa: E402
 WEBCHAT = ROOT / "webchat"
@@ -97,6 +100,7 @@ class PanelHandler(http.server.SimpleHTTPRequestHandler):
 
     config: dict[str, Any] = {}
     flags: dict[str, dict[str, str]] = {}
+    roles: dict[str, Any] = {}
     mint_token: Callable[[str], str] | None = None
     board: "Board | None" = None
     csp = "default-src 'self'; frame-ancestors 'none'"
@@ -150,6 +154,8 @@ class PanelHandler(http.server.SimpleHTTPRequestHandler):
             return self.send_json(self.config)
         if path == "/flags.json":
             return self.send_json(self.flags)
+        if path == "/roles.json":
+            return self.send_json(self.roles)
         if path.startswith("/demo/token"):
             return self.send_json({"error": "use POST"}, 405)
         if path.startswith("/supervisor/") or path == "/panel/acks":
@@ -301,6 +307,7 @@ def handler(rasa_url: str, timezone: str, mint_token: Callable[[str], str] | Non
                    "demo_tokens": mint_token is not None, "host_origins": list(host_origins),
                    "board": board is not None},
         "flags": flag_meanings(),
+        "roles": caller_roles.served(),
         "mint_token": staticmethod(mint_token) if mint_token else None,
         "csp": csp,
         "board": board,

@@ -8,8 +8,10 @@
 (function () {
   "use strict";
 
-  /** Who is on the line, in the words both pages show. */
-  var ROLE_NAMES = { child: "Young person", parent_carer: "Parent or carer", other: "Someone else" };
+  /** Who is on the line, in the words of data/messages.yml, from the server's /roles.json
+   * (loadRoles): each role's name (`labels`), the name when no role is known (`unknown`), and
+   * the buttons that say who is on the line (`buttons`: {title, payload}). Empty until then. */
+  var roles = { labels: {}, unknown: "", buttons: [] };
 
   /** The status line's icon for each state (the panel's `connected`, the board's `live`). */
   var STATUS_ICONS = { connected: "●", live: "●", connecting: "…", offline: "○", refused: "×", starting: "…" };
@@ -32,6 +34,33 @@
     });
   }
 
+  // ---- who is on the line -----------------------------------------------------------------
+  /** Fetch /roles.json into `roles`; the promise is rejected when the server does not answer
+   * (the names stay empty: roleName falls back to the role's code). */
+  function loadRoles() {
+    return fetchJSON("roles.json").then(function (r) {
+      r = r && typeof r === "object" ? r : {};
+      roles.labels = r.labels && typeof r.labels === "object" ? r.labels : {};
+      roles.unknown = typeof r.unknown === "string" ? r.unknown : "";
+      roles.buttons = Array.isArray(r.buttons) ? r.buttons.filter(function (b) {
+        return b && typeof b.title === "string" && typeof b.payload === "string";
+      }) : [];
+    });
+  }
+
+  /** The name of caller role `code` (a `labels` one); the server's name for no role when
+   * there is none, and the code in words for one it did not name. */
+  function roleName(code) {
+    if (!code) return roles.unknown;
+    var name = roles.labels[code];
+    return typeof name === "string" && name ? name : String(code).replace(/_/g, " ");
+  }
+
+  /** The buttons that say who is on the line (a copy): the panel's opening buttons. */
+  function roleButtons() {
+    return roles.buttons.map(function (b) { return { title: b.title, payload: b.payload }; });
+  }
+
   // ---- time --------------------------------------------------------------------------------
   /** `name` if this browser knows that time zone (the helpline's, from /config.json); else
    * undefined, which formats in the computer's own. */
@@ -52,7 +81,9 @@
   }
 
   window.HelplineCommon = Object.freeze({
-    ROLE_NAMES: Object.freeze(ROLE_NAMES),
+    loadRoles: loadRoles,
+    roleName: roleName,
+    roleButtons: roleButtons,
     el: el,
     authHeaders: authHeaders,
     fetchJSON: fetchJSON,

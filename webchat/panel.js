@@ -20,11 +20,6 @@
   var STORE_KEY = "helpline-panel:v1" +
     (window.parent !== window && window.name ? ":" + window.name : "");
   var MAX_MESSAGES = 100;
-  var OPENING = [
-    { title: "Child / young person", payload: '/start_case{"caller_role":"child"}' },
-    { title: "Parent or carer", payload: '/start_case{"caller_role":"parent_carer"}' },
-    { title: "Someone else (e.g. teacher)", payload: '/start_case{"caller_role":"other"}' }
-  ];
   var DEADLINE_ALERTS = [60, 30, 15, 5, 0]; // minutes left at which a screen reader is told
   var ACK_POLL_MS = 3000; // how often the panel asks which flags a supervisor has seen
 
@@ -198,7 +193,7 @@
     var box = el("quick-replies");
     box.textContent = "";
     var replies = store.replies && store.replies.length ? store.replies
-      : (!store.messages.length && !store.caseState ? OPENING : []);
+      : (!store.messages.length && !store.caseState ? common.roleButtons() : []); // opening
     replies.forEach(function (reply) {
       var button = document.createElement("button");
       button.type = "button";
@@ -235,7 +230,7 @@
     var closed = cs.stage === "closed";
     el("case").dataset.closed = closed ? "yes" : "no";
     el("case-role").textContent = (closed ? "Case closed: " : "") +
-      (common.ROLE_NAMES[cs.caller_role] || "Caller not known yet");
+      (cs.caller_role ? common.roleName(cs.caller_role) : "Caller not known yet");
     el("case-stage").textContent = cs.stage && cs.stage !== "closed" ? "Stage: " + String(cs.stage).replace(/_/g, " ") : "";
 
     // A closed case shows no live risk state: no countdown, no flags to escalate.
@@ -763,8 +758,11 @@
       // the channels' own limit: the box never cuts a pasted message shorter than that
       if (config.max_message_chars) el("input").maxLength = config.max_message_chars;
     }),
-    fetchJSON("flags.json").then(function (f) { flagInfo = f || {}; }).catch(function () { flagInfo = {}; })
+    fetchJSON("flags.json").then(function (f) { flagInfo = f || {}; }).catch(function () { flagInfo = {}; }),
+    // without the names, the opening has no buttons: the assistant asks who is on the line
+    common.loadRoles().catch(function () { /* roleName falls back to the role's code */ })
   ]).then(function () {
+    renderReplies();
     renderCase();
     if (window.parent !== window) listenToHost(); else standaloneSession();
   }).catch(function () {

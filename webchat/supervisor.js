@@ -170,7 +170,7 @@
     tr.appendChild(text("td", row.counsellor ? "" : "none", row.counsellor || "not known"));
 
     var caller = document.createElement("td");
-    caller.appendChild(text("span", "", common.ROLE_NAMES[row.caller_role] || "Caller not known"));
+    caller.appendChild(text("span", "", common.roleName(row.caller_role)));
     caller.appendChild(text("span", "flag-meta", row.stage_title || (row.stage || "").replace(/_/g, " ")));
     tr.appendChild(caller);
 
@@ -437,14 +437,15 @@
 
   wireUp();
   token = takeToken(); // first: the fragment leaves the address bar at once
-  common.fetchJSON("config.json")
-    .catch(function () { return {}; })
-    .then(function (c) {
-      config = c || config;
-      if (config && config.board === false) {
-        setStatus("refused", "The board is not on at this server.");
-        return;
-      }
-      if (token) connect(); else askForToken("");
-    });
+  Promise.all([
+    common.fetchJSON("config.json").catch(function () { return {}; }),
+    common.loadRoles().catch(function () { /* roleName falls back to the role's code */ })
+  ]).then(function (answers) {
+    config = answers[0] || config;
+    if (config && config.board === false) {
+      setStatus("refused", "The board is not on at this server.");
+      return;
+    }
+    if (token) connect(); else askForToken("");
+  });
 })();

@@ -28,11 +28,9 @@ import re
 from datetime import datetime, timezone, tzinfo
 from typing import Any
 
-from actions import settings
+from actions import roles, settings
 from actions.messages import say
 
-ROLE_LABELS = {"child": "Child / young person", "parent_carer": "Parent or carer",
-               "other": "Other"}
 #: checklist items whose answers describe the alleged perpetrator
 PERPETRATOR_ITEMS = ("offender", "perpetrator", "demands", "where_shared", "what_shared")
 #: checklist items and advice ids that are referrals / actions with other services
@@ -182,7 +180,8 @@ def summarise(store: Any, case_id: str, now: datetime | None = None,
     }
     summary["facts"] = case_facts(summary)
     summary["case_management"] = {
-        "caller": ROLE_LABELS.get(case["caller_role"] or "", case["caller_role"] or "not known"),
+        "caller": (roles.label(case["caller_role"]) if case["caller_role"] in roles.LABELS
+                   else case["caller_role"] or "not known"),
         "categories_of_concern": ["Online sexual extortion (sextortion)"]
         + [f["label"] for f in active],
         "perpetrator_info": {k: v for k, v in answers.items()
@@ -425,9 +424,6 @@ def case_facts(summary: dict[str, Any]) -> dict[str, Any]:
 
 # --- the handover a supervisor reads in one screen -----------------------------------------
 
-#: the message naming each caller role in the handover's first line
-HANDOVER_ROLES = {"child": "handover.role.child", "parent_carer": "handover.role.parent_carer",
-                  "other": "handover.role.other"}
 #: checklist items (both paths, data/guidance/paths.yml) whose answers say what happens
 #: next; the handover shows them with the key facts, not among the answers (the message
 #: of each title first)
@@ -441,11 +437,6 @@ OUTCOME_ITEMS = (
 #: message
 SELF_HARM_ITEMS = {"child": ("self_harm", "handover.self_harm.child"),
                    "parent_carer": ("mental_health", "handover.self_harm.parent_carer")}
-
-
-def handover_role(role: str | None) -> str:
-    """Who called, in the handover's words ("Young person", "Caller not known")."""
-    return say(HANDOVER_ROLES.get(role or "", "handover.role.unknown"))
 HANDOVER_ANSWERS = 8   # answers listed; the rest are in the full timeline
 HANDOVER_NOTES = 3     # the last few notes
 NOT_REACHED_SHOWN = 4  # checklist items never reached, the first few in path order
@@ -622,7 +613,7 @@ def to_handover(summary: dict[str, Any]) -> str:
              if summary.get("closed_at") else say("handover.state_open"))
     when = (say("handover.opened", date=f"{opened.day} {opened:%b %Y}",
                 time=f"{opened:%H:%M}", state=state) if opened else state)
-    lines.append(say("handover.title", role=handover_role(role), when=when, zone=zone_name))
+    lines.append(say("handover.title", role=roles.label(role), when=when, zone=zone_name))
 
     ages = facts["ages"]
     age = (say("handover.age", age=ages[0]) if len(ages) == 1 else
@@ -777,7 +768,7 @@ def _timeline_text(t: dict[str, Any], role: str | None, labels: dict[str, str],
     said = say("timeline.quoted", text=text) if text else ""
     flags = ", ".join(_flag_label(c.strip()) for c in (code or "").split(",") if c.strip())
     if kind == "opened":
-        return (say("timeline.opened", role=say(HANDOVER_ROLES[code])) if code in HANDOVER_ROLES
+        return (say("timeline.opened", role=roles.label(code)) if code in roles.LABELS
                 else say("timeline.opened_unknown"))
     if kind == "closed":
         return say("timeline.closed_why", text=text) if text else say("timeline.closed")
@@ -829,8 +820,8 @@ def _timeline_text(t: dict[str, Any], role: str | None, labels: dict[str, str],
         return say("timeline.stage", stage=_stage_title(role, code))
     if kind == "acknowledged":
         return say("timeline.acknowledged", flag=_flag_label(code or ""))
-    if kind == "caller_role" and code in HANDOVER_ROLES:
-        return say("timeline.caller_role", role=say(HANDOVER_ROLES[code]))
+    if kind == "caller_role" and code in roles.LABELS:
+        return say("timeline.caller_role", role=roles.label(code))
     return " ".join(x for x in (kind.replace("_", " ").capitalize(), code or "", said) if x)
 
 

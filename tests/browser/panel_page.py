@@ -45,7 +45,7 @@ def banner_text(scope) -> dict[str, str]:
 
 def start_child_case(scope) -> None:
     before = bot_count(scope)
-    scope.get_by_role("button", name="Child / young person").click()
+    scope.get_by_role("button", name="Young person", exact=True).click()
     expect(scope.locator("#case-role")).to_have_text("Young person")
     expect(scope.locator("#messages .from-bot")).not_to_have_count(before)
 

@@ -108,7 +108,7 @@ def test_keyboard_alone_opens_a_case_and_sends_a_note(page, stack):
                 return
         pytest.fail(f"Tab never reached: {predicate}")
 
-    tab_to("e.textContent === 'Child / young person'")
+    tab_to("e.textContent === 'Young person'")
     page.keyboard.press("Enter")
     expect(page.locator("#case-role")).to_have_text("Young person")
     tab_to("e.id === 'input'")

@@ -113,6 +113,24 @@ async def test_a_message_misheard_as_a_new_call_keeps_the_open_case_and_its_flag
     assert fresh["case_id"] != slots["case_id"] and fresh["red_flags"] == []
 
 
+async def test_the_role_buttons_are_the_role_names_of_messages_yml():
+    """"Who is on the line?" offers one button per caller role, titled with its name
+    (data/messages.yml role.*; the "other" button says who that may be): the same buttons
+    the panel opens with (/roles.json) and the greeting's (domain.yml utter_greet)."""
+    messages, _, _ = await run(A.ActionCheckEveryMessage(), "he said he'd post the pics by 9pm",
+                               sender="conv-role-buttons")
+    asked = next(m for m in messages if m.get("text") == say("case.who_is_calling"))
+    assert asked["buttons"] == A.roles.buttons()
+    assert [b["title"] for b in asked["buttons"]] == [
+        say("role.child"), say("role.parent_carer"),
+        say("button.role.other", role=say("role.other"))]
+    assert [b["title"] for b in asked["buttons"]] == [
+        "Young person", "Parent or carer", "Someone else (e.g. teacher)"]
+    greeting = DOMAIN["responses"]["utter_greet"][0]["buttons"]
+    assert [{"title": b["title"], "payload": b["payload"].replace("{{", "{").replace("}}", "}")}
+            for b in greeting] == asked["buttons"]
+
+
 async def test_the_role_button_after_words_names_the_caller_of_the_same_case():
     """Words typed before a role open a case without one and the panel asks who is on the
     line; the answer names the caller of that case (it opened a second case once, and the

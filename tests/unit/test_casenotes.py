@@ -33,6 +33,7 @@ from actions.casenotes import (  # noqa: E402
     CaseStore, MissingKeyError, StoreUnavailable, UnknownCase, crypto, summarise, to_markdown,
 )
 from actions.casenotes import __main__ as cli  # noqa: E402
+from actions.messages import say  # noqa: E402
 
 PG_URL = os.environ.get("TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
 NOW = datetime(2026, 11, 24, 20, 0, tzinfo=timezone.utc)
@@ -314,6 +315,7 @@ def test_summary_json_and_markdown_carry_the_case(store, monkeypatch):
     s = summarise(store, case_id, now=NOW)
     json.dumps(s)  # JSON-able
     assert s["caller_role"] == "child" and s["stage"] == "immediate_risk"
+    assert s["case_management"]["caller"] == say("role.child") == "Young person"
     flags = {f["code"]: f for f in s["red_flags"]}
     assert w["flag"] in flags["self_harm_risk"]["words"]
     assert flags["self_harm_risk"]["source"] == "rules:self_harm"

@@ -12,9 +12,10 @@ from datetime import datetime, timedelta, timezone
 import pytest
 
 from actions import actions as A
-from actions import casestate
+from actions import casestate, roles
 from actions.casenotes import CaseStore, summarise, to_handover, to_markdown, to_timeline
 from actions.casenotes import summary as S
+from actions.messages import say
 from unit.test_actions import open_case, run, texts
 
 NOW = datetime(2026, 11, 24, 19, 0, tzinfo=timezone.utc)  # 19:00 in London
@@ -124,6 +125,32 @@ def test_an_invalid_time_zone_is_said_not_silently_utc(store, monkeypatch):
     head = to_handover(summarise(store, case_id, now=NOW)).splitlines()[0]
     assert head == ("Handover — Young person — 24 Nov 2026, opened 14:00, closed 14:40 "
                     "(America/New_York)")
+
+
+@pytest.mark.parametrize("role", [*roles.LABELS, None])
+def test_the_handover_timeline_and_export_name_the_caller_by_its_one_name(store, role):
+    """Each caller role has one name, data/messages.yml's role.* (the panel and the board
+    read the same from /roles.json): the handover's first line, the timeline and the case
+    export all say it."""
+    name = say(roles.LABELS[role]) if role else say("role.unknown")
+    s = summarise(store, store.open_case(f"conv-role-{role}", role, NOW), now=NOW)
+    assert to_handover(s).splitlines()[0].startswith(f"Handover — {name} — ")
+    assert to_timeline(s)["entries"][0]["text"] == (
+        say("timeline.opened", role=name) if role else say("timeline.opened_unknown"))
+    assert s["case_management"]["caller"] == (name if role else "not known")
+    assert f"- Caller: {s['case_management']['caller']}" in to_markdown(s).splitlines()
+
+
+def test_a_caller_named_after_the_case_opened_is_named_the_same(store):
+    case_id = store.open_case("conv-role-later", None, NOW)
+    store.append_many(case_id, [{"kind": "caller_role", "code": "other",
+                                 "at": NOW + timedelta(minutes=1)}])
+    s = summarise(store, case_id, now=NOW)
+    assert say("role.other") == "Someone else"
+    assert to_handover(s).splitlines()[0].startswith("Handover — Someone else — ")
+    assert [e["text"] for e in to_timeline(s)["entries"]] == [
+        "Case opened: caller not known", "Caller named: Someone else"]
+    assert s["case_management"]["caller"] == "Someone else"
 
 
 def test_not_escalated_is_said_per_flag(store):

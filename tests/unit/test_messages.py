@@ -92,7 +92,7 @@ def test_every_message_the_code_asks_for_exists_with_the_placeholders_it_fills()
 
 
 def test_every_id_written_in_the_code_exists():
-    """Ids kept in tables (``HANDOVER_ROLES``, ``VOTERS``, button specs) are said later
+    """Ids kept in tables (``roles.LABELS``, ``VOTERS``, button specs) are said later
     through a variable: each one must exist too."""
     table = messages.messages()
     groups = {message_id.split(".")[0] for message_id in table}

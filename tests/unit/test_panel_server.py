@@ -15,6 +15,8 @@ import yaml
 from socketio.exceptions import ConnectionRefusedError
 
 import panel_server
+from actions import roles
+from actions.messages import say
 from actions.server.channels import grant_for
 from stack import admin_token, user_token
 from support import ROOT, panel_servers
@@ -81,6 +83,35 @@ def test_flags_json_gives_every_red_flag_its_label_and_meaning(serve):
                                          "active_deadline"}
     assert flags["self_harm_risk"]["label"] == "Self-harm or suicide risk"
     assert flags["self_harm_risk"]["meaning"].startswith("The child has expressed suicidal thoughts")
+
+
+def test_roles_json_gives_each_caller_role_its_name_from_messages_yml(serve):
+    """The panel's opening buttons and banner and the supervisor's board name the caller
+    from /roles.json: data/messages.yml's role.* names and the bot's own role buttons, with
+    the panel's other JSON's headers."""
+    r = requests.get(f"{serve()}/roles.json", timeout=5)
+    assert r.ok and r.headers["Content-Type"] == "application/json"
+    assert r.headers["Cache-Control"] == "no-store"
+    assert frame_ancestors(r.headers["Content-Security-Policy"]) == HOST_ORIGINS
+    served = r.json()
+    assert served == {"labels": {role: say(message) for role, message in roles.LABELS.items()},
+                      "unknown": say("role.unknown"), "buttons": roles.buttons()}
+    # the words a counsellor reads, as they were before they came from one place
+    assert served["labels"] == {"child": "Young person", "parent_carer": "Parent or carer",
+                                "other": "Someone else"}
+    assert served["buttons"] == [
+        {"title": "Young person", "payload": '/start_case{"caller_role":"child"}'},
+        {"title": "Parent or carer", "payload": '/start_case{"caller_role":"parent_carer"}'},
+        {"title": "Someone else (e.g. teacher)", "payload": '/start_case{"caller_role":"other"}'}]
+
+
+def test_the_pages_name_no_caller_role_themselves():
+    """common.js, panel.js and supervisor.js take every caller role's name from /roles.json."""
+    names = [say(message).lower() for message in roles.LABELS.values()]
+    for page in ("common.js", "panel.js", "supervisor.js"):
+        source = (ROOT / "webchat" / page).read_text(encoding="utf-8").lower()
+        assert not [name for name in names if name in source], page
+        assert "/start_case" not in source, page  # nor a role button's payload
 
 
 def test_config_tells_the_panel_where_rasa_is_and_the_helpline_time_zone(serve):
