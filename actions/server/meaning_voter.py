@@ -74,6 +74,12 @@ def clauses(text: str) -> list[str]:
     return parts if len(parts) > 1 else []
 
 
+def in_sentences(piece: str) -> list[tuple[str, bool]]:
+    """Each sentence of a piece, and whether the piece has several."""
+    found = sentences(piece)
+    return [(s, True) for s in found] if found else [(piece, False)]
+
+
 def windows(text: str) -> list[str]:
     """The message, or pieces of it when long: whole sentences packed up to WINDOW
     characters (a longer sentence in overlapping pieces), so that a phrase in the middle of
@@ -192,15 +198,20 @@ class Voter:
         for j, code in enumerate(CODES):
             best = int(np.argmax(scores[:, j]))
             votes[code] = Vote(code, float(scores[best, j]), pieces[best])
-        parts = [c for piece in pieces for c in clauses(piece)] if self.clause_flags else []
+        # (clause, the sentence it stands in): the banner quotes the sentence, so the
+        # counsellor sees "the river by the park looks calm and she thinks about walking
+        # in", not only its last clause
+        parts = [(c, sentence) for piece in pieces for sentence, many in in_sentences(piece)
+                 for c in (clauses(sentence) or ([sentence] if many else []))
+                 ] if self.clause_flags else []
         if parts:
-            by_clause = self.scores_of(parts)
+            by_clause = self.scores_of([c for c, _ in parts])
             for code in self.clause_flags:
                 j = CODES.index(code)
                 best = int(np.argmax(by_clause[:, j]))
                 score = float(by_clause[best, j])
                 if score >= self.clause_threshold and score > votes[code].score:
-                    votes[code] = Vote(code, score, parts[best])
+                    votes[code] = Vote(code, score, parts[best][1])
         raised = [v for v in votes.values()
                   if v.score >= min(self.threshold(v.code), self.context_threshold(v.code))]
         for vote in raised:  # the sentence that says it, when the piece has several
