@@ -405,7 +405,7 @@ BARE_DAY_WORDS = {"tonight", "tomorrow", "today", "this", "right", "straight"}
 
 MONTHS = {m: n for n, m in enumerate(
     ["jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"], 1)}
-BARE_BEFORE = re.compile(r"(\b(till|til|until|untill|by|b4|at|before|for|said|sed|says|saying)|(changed|moved|brought|pushed|put)\s+(it\s+)?(forward\s+|back\s+)?to)\s*$", re.I)
+BARE_BEFORE = re.compile(r"(\b(till|til|until|untill|by|b4|at|before|for|said|sed|says|saying)|(changed|moved|brought|pushed|put)\s+(it\s+)?(forward\s+|back\s+|earlier\s+|later\s+)?to)\s*$", re.I)
 NOT_A_TIME_AFTER = re.compile(
     r"\s*-?\s*(?:days?|weeks?|months?|years?|yrs?|hours?|hrs?|mins?|minutes?|secs?|seconds?|"
     r"yo|y/o|pics?|photos?|videos?|vids?|times?|messages?|msgs?|people|ppl|followers|quid|"
@@ -756,6 +756,11 @@ def shifted(text: str, found: list[Candidate], now: datetime) -> Deadline | None
     return None
 
 
+#: "moved it from ... to ...": the time after "to" is the deadline now
+MOVED_FROM = re.compile(r"\b(?:moved|changed|pushed|brought|put|switched)\b[^.;!?]{0,30}\bfrom\s+"
+                        r"(?:\S+\s+){0,3}$", re.I)
+
+
 def pick(found: list[Candidate], text: str) -> Candidate:
     """The deadline among several: the last if a revision word ("changed it to", "now")
     stands between them, otherwise the first duration, then the first clock time tied to
@@ -765,6 +770,9 @@ def pick(found: list[Candidate], text: str) -> Candidate:
         between = text[ordered[0].start + len(ordered[0].said):ordered[-1].start]
         if patterns()["revision"].search(between) or patterns()["correction"].search(between):
             return ordered[-1]  # "he said 9pm - sorry, 8 not 9"
+        if MOVED_FROM.search(text[:ordered[0].start]) and re.fullmatch(
+                r"[^.;!?]{0,25}?\bto\s+", between, re.I):
+            return ordered[-1]  # "he moved the deadline from 1am to 3am"
     durations_ = [c for c in ordered if c.kind == "duration"]
     if durations_:
         return durations_[0]

@@ -87,7 +87,8 @@ def test_the_offenders_time_in_an_unknown_zone_is_asked_about(text):
 
 @pytest.mark.parametrize("text", ["dad asks: if he says 24 hours, should we pay?",
                                   "yp asked me 'what if he gives me till tonight?'",
-                                  "yp scared he'll set a deadline tonight"])
+                                  "yp scared he'll set a deadline tonight",
+                                  "yp worried he'll give her a deadline tomorrow"])
 def test_a_question_or_fear_of_a_deadline_is_not_one(text):
     assert find_deadline(text, NOW, LONDON) is None
 
@@ -459,6 +460,9 @@ def test_the_offenders_words_after_a_plan_keep_his_deadline(text):
     ("yp has netball til 7, he says pay by quarter past 9", "2026-11-24T21:15:00+00:00"),
     # counted from when the offender's message came
     ("5 mins ago he wrote 'half an hour, clocks ticking'", "2026-11-24T18:55:00+00:00"),
+    # moved: the time it was moved to
+    ("he moved the deadline from 1am to 3am", "2026-11-25T03:00:00+00:00"),
+    ("he said 10 tonight then moved it earlier to 9", "2026-11-24T21:00:00+00:00"),
 ])
 def test_which_time_and_from_when(text, expected):
     assert_set_at(text, expected)
