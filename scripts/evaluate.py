@@ -6,7 +6,7 @@
 2. Deadlines (tests/eval/deadlines*.yml): status and exact time.
 3. NLU on 230 messages written blind (tests/eval/nlu_heldout.yml), with the trained model.
 4. NLU: 5-fold cross-validation of the intent classifier (config.yml without the
-   FallbackClassifier and the entity-only DIET), intent macro-F1, and how many right and
+   FallbackClassifier and the meaning voter), intent macro-F1, and how many right and
    wrong answers fall under the fallback threshold. Skip with --no-nlu.
 5. Whole dialogues written blind (tests/eval/dialogues_heldout.yml) through a real stack
    over the REST channel: caller role, red flags and deadline at the end
@@ -321,12 +321,10 @@ def heldout_nlu_section() -> list[str]:
 def nlu_section(folds: int) -> list[str]:
     config = yaml.safe_load((ROOT / "config.yml").read_text())
     # Intents come from the LogisticRegressionClassifier alone: without the fallback (it would
-    # hide the classifier's own answer) and without DIET, which only tags entities here and
-    # would make the five folds take twenty minutes instead of two.
+    # hide the classifier's own answer) and without the meaning voter (it reads red flags,
+    # not intents, and would encode every fold's messages again).
     config["pipeline"] = [c for c in config["pipeline"] if c["name"] != "FallbackClassifier"
-                          and not c["name"].endswith("MeaningVoter")
-                          and not (c["name"] == "DIETClassifier"
-                                   and c.get("intent_classification") is False)]
+                          and not c["name"].endswith("MeaningVoter")]
     RESULTS.mkdir(parents=True, exist_ok=True)
     cfg = RESULTS / "config_nlu_testing.yml"
     cfg.write_text(yaml.safe_dump(config))

@@ -147,11 +147,15 @@ class Encoder:
     def encode(self, texts: Sequence[str], batch: int = 32) -> np.ndarray:
         """One L2-normalised vector per text (``len(texts)`` x 384)."""
         out = np.zeros((len(texts), DIMENSIONS), dtype=np.float32)
+        # batches of similar length, so little of each batch is padding (a third faster
+        # on the training set; the padding is masked, so the vectors are the same)
+        order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
         for start in range(0, len(texts), batch):
-            part = [t if t.strip() else "." for t in texts[start:start + batch]]
+            rows = order[start:start + batch]
+            part = [texts[i] if texts[i].strip() else "." for i in rows]
             tokens = self.tokenizer(part, padding=True, truncation=True, max_length=MAX_TOKENS,
                                     return_tensors="np")
-            out[start:start + len(part)] = self._pooled(
+            out[rows] = self._pooled(
                 tokens["input_ids"].astype(np.int32), tokens["attention_mask"].astype(np.int32),
                 tokens["token_type_ids"].astype(np.int32)).numpy()
         return out

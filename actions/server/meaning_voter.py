@@ -110,10 +110,14 @@ def _negation_words() -> frozenset[str]:
     return frozenset(str(w).lower() for w in risk.load("negation.yml")["cues"])
 
 
-def rule_features(text: str) -> list[float]:
-    """What the rules see: each rule code (after negation), a negation word, a question,
-    the counsellor's own plan ("need to ask about ...")."""
-    codes = {flag.code for flag in risk.detect_flags(text)}
+def rule_codes(text: str) -> set[str]:
+    return {flag.code for flag in risk.detect_flags(text)}
+
+
+def rule_features(text: str, codes: Optional[set[str]] = None) -> list[float]:
+    """What the rules see: each rule code (after negation; ``codes`` when already read), a
+    negation word, a question, the counsellor's own plan ("need to ask about ...")."""
+    codes = rule_codes(text) if codes is None else codes
     words = set(re.findall(r"[a-z']+", text.lower()))
     return [float(code in codes) for code in CODES] + [
         float(bool(words & _negation_words()) or "n't" in text.lower()),
@@ -125,9 +129,19 @@ def rule_features(text: str) -> list[float]:
 RULE_FEATURES = len(CODES) + 3
 
 
-def features(vectors: np.ndarray, texts: list[str]) -> np.ndarray:
-    rules = np.array([rule_features(t) for t in texts], dtype=np.float32)
+def features(vectors: np.ndarray, texts: list[str],
+             codes: Optional[list[set[str]]] = None) -> np.ndarray:
+    rules = np.array([rule_features(t, None if codes is None else codes[i])
+                      for i, t in enumerate(texts)], dtype=np.float32)
     return np.hstack([vectors, rules.reshape(len(texts), RULE_FEATURES)])
+
+
+def rbf(a: np.ndarray, b: np.ndarray, gamma: float,
+        b_norms: Optional[np.ndarray] = None) -> np.ndarray:
+    """The RBF kernel between the rows of ``a`` and of ``b``."""
+    b_norms = (b ** 2).sum(axis=1) if b_norms is None else b_norms
+    distances = (a ** 2).sum(axis=1)[:, None] + b_norms[None, :] - 2 * a @ b.T
+    return np.exp(-gamma * np.maximum(distances, 0))
 
 
 def load_examples(folder: Path, key: str) -> list[tuple[str, set[str]]]:
@@ -154,7 +168,8 @@ class Vote:
 class Voter:
     """A trained voter: per flag, an RBF support-vector machine over (sentence vector + rule
     features) of the training messages, its decision value turned into a probability by a
-    sigmoid fitted on out-of-fold decisions (Platt scaling)."""
+    sigmoid fitted on out-of-fold decisions (Platt scaling). ``model["rows"]`` holds the
+    support vectors of any flag and ``model["dual"]`` their coefficients (rows x flags)."""
 
     def __init__(self, model: dict[str, Any], encoder: encoder_module.Encoder,
                  clause_flags: Iterable[str] = (), clause_threshold: float = 1.0) -> None:
@@ -163,11 +178,10 @@ class Voter:
         # flags also read clause by clause, raised by one clause at clause_threshold
         self.clause_flags = [c for c in clause_flags if c in CODES]
         self.clause_threshold = float(clause_threshold)
-        self.rows = np.asarray(model["rows"], dtype=np.float32)  # training features
+        self.rows = np.asarray(model["rows"], dtype=np.float32)  # support vectors
         self.row_norms = (self.rows ** 2).sum(axis=1)
         self.gamma = float(model["gamma"])
-        self.dual = np.stack([np.asarray(model["flags"][c]["dual"], dtype=np.float32)
-                              for c in CODES], axis=1)
+        self.dual = np.asarray(model["dual"], dtype=np.float32)
         self.intercept = np.array([model["flags"][c]["intercept"] for c in CODES], np.float32)
         self.platt = np.array([model["flags"][c]["platt"] for c in CODES], np.float32)
 
@@ -179,8 +193,7 @@ class Voter:
                                                    self.threshold(code)))
 
     def decisions(self, x: np.ndarray) -> np.ndarray:
-        distances = (x ** 2).sum(axis=1)[:, None] + self.row_norms[None, :] - 2 * x @ self.rows.T
-        return np.exp(-self.gamma * np.maximum(distances, 0)) @ self.dual + self.intercept
+        return rbf(x, self.rows, self.gamma, self.row_norms) @ self.dual + self.intercept
 
     def scores_of(self, texts: list[str]) -> np.ndarray:
         """Probability per text (rows) and flag (columns, CODES order)."""
@@ -281,17 +294,19 @@ def train(fresh: list[tuple[str, set[str]]], nlu: list[tuple[str, set[str]]],
     texts = [t for t, _ in fresh] + [t for t, _ in nlu]
     labels = [f for _, f in fresh] + [f for _, f in nlu]
     progress(f"Meaning voter: encoding {len(texts)} messages ...")
-    x = features(encoder.encode(texts), texts)
+    codes = [rule_codes(t) for t in texts]  # the rules read each message once
+    x = features(encoder.encode(texts), texts, codes)
     gamma = 1.0 / (x.shape[1] * float(x.var()))
     n_fresh = len(fresh)
-    rules = np.array([[c in {f.code for f in risk.detect_flags(t)} for c in CODES]
-                      for t, _ in fresh])
+    rules = np.array([[c in codes[i] for c in CODES] for i in range(n_fresh)])
+    # one kernel matrix for every fit (15 of them): each fit then only looks values up
+    kernel = rbf(x.astype(np.float64), x.astype(np.float64), gamma)
+    dual = np.zeros((len(texts), len(CODES)))
     model: dict[str, Any] = {"encoder": encoder_module.NAME, "gamma": gamma,
-                             "rows": [[round(float(v), 5) for v in row] for row in x],
                              "examples": len(texts), "fresh": n_fresh, "flags": {}}
 
     def svm() -> SVC:
-        return SVC(C=float(config["C"]), kernel="rbf", gamma=gamma, class_weight="balanced")
+        return SVC(C=float(config["C"]), kernel="precomputed", class_weight="balanced")
 
     for j, code in enumerate(CODES):
         y = np.array([code in flags for flags in labels])
@@ -300,7 +315,8 @@ def train(fresh: list[tuple[str, set[str]]], nlu: list[tuple[str, set[str]]],
         oof = np.zeros(n_fresh)
         for train_idx, test_idx in folds.split(np.zeros(n_fresh), y[:n_fresh]):
             fit_idx = np.concatenate([train_idx, np.arange(n_fresh, len(texts))])
-            oof[test_idx] = svm().fit(x[fit_idx], y[fit_idx]).decision_function(x[test_idx])
+            fitted = svm().fit(kernel[np.ix_(fit_idx, fit_idx)], y[fit_idx])
+            oof[test_idx] = fitted.decision_function(kernel[np.ix_(test_idx, fit_idx)])
         platt = LogisticRegression(C=1e4).fit(oof[:, None], y[:n_fresh])
         a, b = float(platt.coef_[0][0]), float(platt.intercept_[0])
         scores = 1.0 / (1.0 + np.exp(-(a * oof + b)))
@@ -314,11 +330,9 @@ def train(fresh: list[tuple[str, set[str]]], nlu: list[tuple[str, set[str]]],
                                      float(config["max_threshold"]))
         veto = min(veto, threshold)  # over its threshold the voter raises the flag itself
         kept = rules[:, j] & (scores >= veto)
-        final = svm().fit(x, y)
-        dual = np.zeros(len(texts))
-        dual[final.support_] = final.dual_coef_[0]
+        final = svm().fit(kernel, y)
+        dual[final.support_, j] = final.dual_coef_[0]
         model["flags"][code] = {
-            "dual": [round(float(v), 6) for v in dual],
             "intercept": float(final.intercept_[0]), "platt": [a, b],
             "threshold": round(threshold, 6), "veto": veto,
             "context_threshold": round(threshold * float(config["context_factor"]), 6)
@@ -339,6 +353,9 @@ def train(fresh: list[tuple[str, set[str]]], nlu: list[tuple[str, set[str]]],
                  f"/{entry['voter']['precision']:.2f}, rules {entry['rules']['recall']:.2f}/"
                  f"{entry['rules']['precision']:.2f}, together "
                  f"{entry['with_rules']['recall']:.2f}/{entry['with_rules']['precision']:.2f}")
+    support = np.flatnonzero(np.abs(dual).sum(axis=1) > 0)  # a support vector of any flag
+    model["rows"], model["dual"] = x[support].astype(np.float32), dual[support].astype(np.float32)
+    progress(f"Meaning voter: {len(support)} of {len(texts)} messages are support vectors")
     return model
 
 
@@ -373,7 +390,9 @@ def voter_enabled() -> bool:
 
 # --- the Rasa component -----------------------------------------------------------------
 
-MODEL_FILE = "meaning_voter.json"
+MODEL_FILE = "meaning_voter.json"      # thresholds, Platt sigmoids, figures
+ARRAYS_FILE = "meaning_voter.npz"      # the support vectors and their coefficients
+ARRAYS = ("rows", "dual")
 
 
 @DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER, is_trainable=True)
@@ -420,7 +439,9 @@ class MeaningVoter(GraphComponent):
         try:
             with model_storage.read_from(resource) as folder:
                 model = json.loads((Path(folder) / MODEL_FILE).read_text(encoding="utf-8"))
-        except (ValueError, FileNotFoundError, OSError) as exc:
+                with np.load(Path(folder) / ARRAYS_FILE, allow_pickle=False) as arrays:
+                    model.update({name: arrays[name] for name in ARRAYS})
+        except (ValueError, KeyError, FileNotFoundError, OSError) as exc:
             raise RuntimeError("The model has no trained meaning voter: run `make model`") from exc
         # the encoder is checked and loaded at start, not at the first message: a missing
         # or altered file stops the server here (encoder.EncoderError, one line)
@@ -444,7 +465,9 @@ class MeaningVoter(GraphComponent):
         model = train(fresh, nlu_examples, encoder, self.config,
                       progress=lambda line: print(line, flush=True))
         with self.model_storage.write_to(self.resource) as folder:
-            (Path(folder) / MODEL_FILE).write_text(json.dumps(model), encoding="utf-8")
+            (Path(folder) / MODEL_FILE).write_text(
+                json.dumps({k: v for k, v in model.items() if k not in ARRAYS}), encoding="utf-8")
+            np.savez(Path(folder) / ARRAYS_FILE, **{name: model[name] for name in ARRAYS})
         self.voter = Voter(model, encoder, self.config["clause_flags"],
                            self.config["clause_threshold"])
         return self.resource
