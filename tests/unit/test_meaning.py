@@ -77,6 +77,46 @@ def test_similar_meanings_are_near_and_different_ones_far():
     assert same > 0.6 > other
 
 
+def test_each_text_gets_its_own_vector_whatever_the_batch_order():
+    texts = ["ok", "she says she wants to end her life and has been researching ways", "hi",
+             "the uncle is staying with them all week"] * 10
+    together = encoder_instance().encode(texts, batch=4)
+    for i in (0, 1, 3):
+        alone = encoder_instance().encode([texts[i]])[0]
+        assert float(together[i] @ alone) > 0.9999
+
+
+def test_the_trained_voter_scores_as_the_full_support_vector_machine():
+    from sklearn.svm import SVC
+
+    from actions.server import meaning_voter
+
+    fresh = [(t, {"self_harm_risk"}) for t in (
+        "she says she wants to die", "he has been cutting again", "she looked up how many pills",
+        "yp says everyone would be better off without her", "he wrote a goodbye note",
+        "she said she'd jump off the bridge tonight", "he can't see a way out and wants it over",
+        "she has been hurting herself since the photos went round")] + [
+        (t, {"offender_known", "ongoing_risk"}) for t in (
+            "it is her uncle and he lives with them", "her stepdad is the one doing it, he's home",
+            "the coach who runs her club sent them and she sees him tuesday",
+            "it's a boy in her class, she sits next to him")] + [(t, set()) for t in (
+        "she blocked him on snapchat", "mum is taking screenshots", "he is calm and at home",
+        "we talked about reporting to the platform", "dad is with her now and she is safe",
+        "denies any thoughts of harming herself", "she has school tomorrow",
+        "the account was reported", "she wants help getting the pictures down",
+        "he asked what happens next", "no contact since friday", "she's eating dinner")]
+    config = {**meaning_voter.MeaningVoter.get_default_config(), "folds": 2}
+    model = meaning_voter.train(fresh, [], encoder_instance(), config, progress=lambda _: None)
+    texts = [t for t, _ in fresh]
+    x = meaning_voter.features(encoder_instance().encode(texts), texts)
+    full = SVC(C=config["C"], kernel="rbf", gamma=model["gamma"], class_weight="balanced").fit(
+        x, ["self_harm_risk" in f for _, f in fresh])
+    assert len(full.support_) <= len(model["rows"]) <= len(texts)  # the other flags' too
+    voter = meaning_voter.Voter(model, encoder_instance())
+    j = meaning_voter.CODES.index("self_harm_risk")
+    assert abs(voter.decisions(x)[:, j] - full.decision_function(x)).max() < 1e-3
+
+
 _ENCODER: list[encoder.Encoder] = []
 
 
