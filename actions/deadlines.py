@@ -66,6 +66,13 @@ def patterns() -> dict[str, re.Pattern[str]]:
     plan_verbs = alternation(w["own_plan_verbs"], spaces=True, apostrophe="'?")
     unit_words = alternation([u for units in w["units"].values() for u in units])
 
+    zones = w.get("zones") or {}
+    never = r"(?!x)x"  # an empty word list matches nothing
+    marks = alternation(zones.get("marks") or []) or never  # "his time", "their time"
+    many = alternation(zones.get("many_zones") or []) or never  # "US time": several zones
+    places = alternation([str(k) for k in (zones.get("places") or {})]
+                         + [str(k) for k in (zones.get("many_zones") or [])]) or never
+
     def phrase(key: str) -> re.Pattern[str]:
         # "dropped the * deadline": one word may stand at "*"
         return re.compile(f"({alternation(w.get(key) or [], bounded=True, wildcard=True)})",
@@ -98,6 +105,13 @@ def patterns() -> dict[str, re.Pattern[str]]:
             rf"(?<![\w])({alternation(w.get('demand_before_time') or [])})\s+"
             r"(?:at\s+|about\s+|around\s+|like\s+)?$", re.I),
         "sent_before": re.compile(rf"(?<![\w])({alternation(w['sent_at_before'])})\b.{{0,25}}\bat\s+$", re.I),
+        # "messaged 10 mins ago": the sending word just before a duration "ago"
+        "sent_ago_before": re.compile(
+            rf"(?<![\w])(?:{alternation(w['sent_at_before'])})\b[^,.;]{{0,20}}$", re.I),
+        "zone_mark": re.compile(rf"(?<![\w])(?:{marks})(?![\w])", re.I),
+        "many_zones_time": re.compile(rf"(?<![\w])(?:{many})['’]?\s+time\b", re.I),
+        "clock_his_zone": re.compile(rf"(?:\d(?:\s*[ap]\.?m\.?)?|midnight|noon|midday)\s+"
+                                     rf"(?:{marks}|(?:{places})['’]?\s+time\b)", re.I),
         "elapsed": re.compile(
             rf"(?:(?<![\w])(?:{alternation(w.get('elapsed_before') or [])})"
             rf"|(?:\b(?:not|never|hasnt|havent|hadnt|didnt|doesnt|dont|wont|isnt|wasnt|cant)|n[’']t)\b[^,.;:!?]*\b(?:{alternation(w.get('elapsed_after_not') or [])}))"
@@ -243,8 +257,7 @@ def durations(text: str, now: datetime, duck: list[Any] = ()) -> list[Candidate]
             continue  # "by 22h abidjan time" is a clock; "8 hours ahead" a time difference
         if age_and_sex(text, m.start(), m.end()):
             continue  # "15m, he's been told..." is a 15-year-old boy
-        delta = {"minutes": timedelta(minutes=amount), "hours": timedelta(hours=amount),
-                 "days": timedelta(days=amount)}[unit]
+        delta = timedelta(**{unit: amount})
         said = m.group(0).strip()
         more = re.match(r"\s*(?:and\s+)?(\d{1,2})\s*(?:m|min|mins|minutes)?(?![\w:])", text[m.end():], re.I)
         if unit == "hours" and more and not m.group("half") and int(more.group(1)) < 60:
@@ -612,6 +625,11 @@ OFFENDER_SENT = re.compile(r"[\s,]*(?:he|they|the\s+offender|offender|scammer|th
                            r"(?:said|wrote|sent|gave|told|messaged|texted|put|replied)\b", re.I)
 
 
+def length_of(m: re.Match[str]) -> timedelta:
+    """How long a ``duration`` match says ("10 mins ago", "2 hours"), halves left out."""
+    return timedelta(**{unit_of(m.group("unit")): to_number(m.group("num") or m.group("word"))})
+
+
 def sent_at(text: str, duration: Candidate, now: datetime, tz: ZoneInfo) -> datetime | None:
     """When the offender's message came, if the note says ("messaged at 6 saying she had
     2 hours", "he gave him an hour at 5:15"): the latest such moment not after now."""
@@ -628,25 +646,15 @@ def sent_at(text: str, duration: Candidate, now: datetime, tz: ZoneInfo) -> date
     if said_ago:
         m = patterns()["duration"].match(after, said_ago.end())
         if m and m.group("ago"):
-            amount = to_number(m.group("num") or m.group("word"))
-            unit = unit_of(m.group("unit"))
-            return now - {"minutes": timedelta(minutes=amount), "hours": timedelta(hours=amount),
-                          "days": timedelta(days=amount)}[unit]
+            return now - length_of(m)
     # "messaged 10 mins ago saying she has 1hr": counted from then
-    sent_words = alternation(words()["sent_at_before"])
     for m in patterns()["duration"].finditer(text[:duration.start]):
-        if m.group("ago") and re.search(rf"(?<![\w])(?:{sent_words})\b[^,.;]{{0,20}}$",
-                                         text[:m.start()], re.I):
-            amount = to_number(m.group("num") or m.group("word"))
-            unit = unit_of(m.group("unit"))
-            return now - {"minutes": timedelta(minutes=amount), "hours": timedelta(hours=amount),
-                          "days": timedelta(days=amount)}[unit]
+        if m.group("ago") and patterns()["sent_ago_before"].search(text[:m.start()]):
+            return now - length_of(m)
     # "5 mins ago he wrote 'half an hour'": the offender's message, that long ago
     for m in patterns()["duration"].finditer(text[:duration.start]):
         if m.group("ago") and OFFENDER_SENT.match(text, m.end()):
-            amount = to_number(m.group("num") or m.group("word"))
-            return now - {"minutes": timedelta(minutes=amount), "hours": timedelta(hours=amount),
-                          "days": timedelta(days=amount)}[unit_of(m.group("unit"))]
+            return now - length_of(m)
     sent_day = day_and_clock_sent(text, duration, local_now, tz)
     if sent_day is not None:
         return sent_day
@@ -858,7 +866,6 @@ def named_zone(text: str) -> ZoneInfo | None:
     Lagos", "8am manila time", "10pm EST"): ``zones`` in data/risk/deadlines.yml."""
     spec = words().get("zones") or {}
     names = {str(k).lower(): str(v) for k, v in (spec.get("places") or {}).items()}
-    marks = alternation(spec.get("marks") or [])
     lowered = text.lower()
     for name in sorted(names, key=len, reverse=True):
         for place in re.finditer(rf"(?<![\w]){re.escape(name)}(?![\w])", lowered):
@@ -866,7 +873,7 @@ def named_zone(text: str) -> ZoneInfo | None:
             # mark ("his time", "their time") ties a place named anywhere to the times
             if re.match(r"\s+time\b", lowered[place.end():]) \
                     or name in (spec.get("abbreviations") or []) \
-                    or (marks and re.search(rf"(?<![\w])(?:{marks})(?![\w])", lowered)) \
+                    or patterns()["zone_mark"].search(lowered) \
                     or CLOCK_THERE.search(lowered):
                 return ZoneInfo(names[name])
     return None
@@ -1039,12 +1046,7 @@ def _read(text: str, now: datetime, tz: ZoneInfo, awaiting_time: bool) -> Deadli
 def clock_in_his_zone(text: str) -> bool:
     """A clock time said to be in the offender's zone ("'10pm my time'", "9pm his time",
     "midnight berlin time", "8pm US time"): the offender's time, a cue on its own."""
-    spec = words().get("zones") or {}
-    names = alternation([str(k) for k in (spec.get("places") or {})]
-                        + [str(k) for k in (spec.get("many_zones") or [])])
-    marks = alternation(spec.get("marks") or [])
-    return bool(re.search(rf"(?:\d(?:\s*[ap]\.?m\.?)?|midnight|noon|midday)\s+"
-                          rf"(?:{marks}|(?:{names})['’]?\s+time\b)", text, re.I))
+    return bool(patterns()["clock_his_zone"].search(text))
 
 
 def ask_zone(said: str) -> str:
@@ -1056,12 +1058,7 @@ def zone_unknown(text: str, clock: Candidate) -> bool:
     the assistant can use: a countdown in the helpline's zone would be wrong."""
     if named_zone(text) or zone_of_clock(text, clock):
         return False
-    spec = words().get("zones") or {}
-    lowered = text.lower()
-    marks = alternation(spec.get("marks") or [])
-    many = alternation(spec.get("many_zones") or [])
-    return bool((marks and re.search(rf"(?<![\w])(?:{marks})(?![\w])", lowered))
-                or (many and re.search(rf"(?<![\w])(?:{many})['’]?\s+time\b", lowered)))
+    return bool(patterns()["zone_mark"].search(text) or patterns()["many_zones_time"].search(text))
 
 
 def ask_exact(said: str) -> str:
