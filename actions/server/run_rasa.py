@@ -39,6 +39,7 @@ def main() -> None:
         except encoder.EncoderError as exc:
             print(exc, file=sys.stderr)
             sys.exit(1)
+        encoder.serve_on_one_thread()
     sys.argv = ["rasa"] + args
     from actions.server import patches
 
