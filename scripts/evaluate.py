@@ -110,6 +110,12 @@ RED_FLAG_SETS = {
                                "for calibration: recall 0.98 / 0.96 / 0.92, precision 0.78 / "
                                "0.65 / 0.70, no flag left clean 0.73 (the rules alone: recall "
                                "0.89 / 0.73 / 0.62)",
+    "red_flags_heldout16.yml": "190 messages (95 with no flag, most hard negatives) written "
+                               "blind by a sixteenth session (2026-11-30); first run on the "
+                               "voter calibrated on sets 5 to 14 and 2,240 messages written "
+                               "for calibration: recall 0.96 / 0.88 / 0.97, precision 0.69 / "
+                               "0.90 / 0.72, no flag left clean 0.74 (the rules alone: recall "
+                               "0.87 / 0.74 / 0.80)",
 }
 DEADLINE_SETS = {
     "deadlines.yml": "written with the code",
