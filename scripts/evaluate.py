@@ -116,6 +116,11 @@ RED_FLAG_SETS = {
                                "for calibration: recall 0.96 / 0.88 / 0.97, precision 0.69 / "
                                "0.90 / 0.72, no flag left clean 0.74 (the rules alone: recall "
                                "0.87 / 0.74 / 0.80)",
+    "red_flags_heldout17.yml": "190 messages (97 with no flag) written blind by a "
+                               "seventeenth session (2026-11-30); first run on the same voter "
+                               "as set 16's: recall 0.98 / 0.90 / 0.98, precision 0.75 / 0.90 "
+                               "/ 0.70, no flag left clean 0.73 (the rules alone: recall 0.90 "
+                               "/ 0.79 / 0.77)",
 }
 DEADLINE_SETS = {
     "deadlines.yml": "written with the code",

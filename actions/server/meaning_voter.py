@@ -158,6 +158,15 @@ def load_examples(folder: Path, key: str) -> list[tuple[str, set[str]]]:
     return out
 
 
+def reading(text: str) -> tuple[list[str], list[tuple[str, str]]]:
+    """What the voter scores of a message: its pieces (``windows``), and each clause with
+    the sentence it stands in, when a piece has several clauses or sentences."""
+    pieces = windows(text)
+    parts = [(c, sentence) for piece in pieces for sentence, many in in_sentences(piece)
+             for c in (clauses(sentence) or ([sentence] if many else []))]
+    return pieces, parts
+
+
 @dataclass
 class Vote:
     code: str
@@ -205,8 +214,12 @@ class Voter:
         the piece, or its sentence that scores highest."""
         if not text or not any(ch.isalnum() for ch in text):
             return {}
-        pieces = windows(text)
-        scores = self.scores_of(pieces)
+        pieces, parts = reading(text)
+        parts = parts if self.clause_flags else []
+        # pieces and clauses in one batch: one call of the encoder per message
+        scores = self.scores_of(pieces + [c for c, _ in parts])
+        by_clause = scores[len(pieces):]
+        scores = scores[:len(pieces)]
         votes: dict[str, Vote] = {}
         for j, code in enumerate(CODES):
             best = int(np.argmax(scores[:, j]))
@@ -214,11 +227,7 @@ class Voter:
         # (clause, the sentence it stands in): the banner quotes the sentence, so the
         # counsellor sees "the river by the park looks calm and she thinks about walking
         # in", not only its last clause
-        parts = [(c, sentence) for piece in pieces for sentence, many in in_sentences(piece)
-                 for c in (clauses(sentence) or ([sentence] if many else []))
-                 ] if self.clause_flags else []
         if parts:
-            by_clause = self.scores_of([c for c, _ in parts])
             for code in self.clause_flags:
                 j = CODES.index(code)
                 best = int(np.argmax(by_clause[:, j]))

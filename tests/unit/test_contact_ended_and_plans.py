@@ -116,8 +116,9 @@ def test_a_message_is_split_into_its_clauses():
     assert clauses("she blocked him on snapchat") == []
 
 
-def voter_scoring(words_scores: dict[str, float]):
-    """A voter whose score for self-harm is given per text (the rest 0)."""
+def voter_scoring(score_of):
+    """A voter whose self-harm score of each text it reads is ``score_of(text)`` (the other
+    flags 0), read clause by clause from 0.4."""
     import numpy as np
 
     from actions.server import meaning_voter
@@ -125,24 +126,19 @@ def voter_scoring(words_scores: dict[str, float]):
     voter = meaning_voter.Voter.__new__(meaning_voter.Voter)
     voter.model = {"flags": {c: {"threshold": 0.15} for c in meaning_voter.CODES}}
     voter.clause_flags, voter.clause_threshold = ["self_harm_risk"], 0.4
-    voter.scores_of = lambda texts: np.array(
-        [[next((s for w, s in words_scores.items() if w in t), 0.0), 0.0, 0.0] for t in texts])
+    voter.scores_of = lambda texts: np.array([[score_of(t), 0.0, 0.0] for t in texts])
     return voter
 
 
 def test_one_clause_that_discloses_self_harm_raises_it_in_a_message_about_else():
     text = "still getting threats from a new number, and yp said 'I just want to not exist'"
-    voter = voter_scoring({"not exist": 0.7, "threats": 0.05})
     # read whole, the message scores what its first words score; the clause raises it
-    voter.scores_of = (lambda base: lambda texts: base(texts) if len(texts) != 1 or
-                       texts[0] != text else base(["threats"]))(voter.scores_of)
+    voter = voter_scoring(lambda t: 0.05 if t == text else 0.7 if "not exist" in t else 0.05)
     vote = voter.vote(text)["self_harm_risk"]
     assert vote.score == 0.7 and "not exist" in vote.words
 
 
 def test_a_clause_under_its_own_bar_raises_nothing_more():
     text = "he's blocked now, and she feels a bit low about it"
-    voter = voter_scoring({"low": 0.3})
-    voter.scores_of = (lambda base: lambda texts: base(texts) * (0 if texts == [text] else 1))(
-        voter.scores_of)
+    voter = voter_scoring(lambda t: 0.0 if t == text else 0.3 if "low" in t else 0.0)
     assert voter.vote(text)["self_harm_risk"].score == 0.0
