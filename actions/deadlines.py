@@ -134,6 +134,9 @@ def patterns() -> dict[str, re.Pattern[str]]:
         "own_plan": re.compile(
             rf"\b(?:{alternation(w['own_plan_people'], spaces=True)})\s+(?:(?:{alternation(w['own_plan_fillers'], spaces=True)})\s+)?"
             rf"(?:{plan_verbs})\b", re.I),
+        "offender_sent": re.compile(
+            rf"[\s,]*(?:{alternation(w['offender_words_plan'], spaces=True)})\s+"
+            rf"(?:{alternation(w['offender_sent_verbs'])})\b", re.I),
         "offender_says": re.compile(
             rf"\b(?:{alternation(w['offender_words_plan'], spaces=True)})\s+(?:{alternation(w['offender_says_verbs'], spaces=True)})\b"
             r"|\b(?:if|unless|or)\s+(?:he|they)\b", re.I),
@@ -621,10 +624,6 @@ SENT_RIGHT_BEFORE = re.compile(r"(?<![\w])(?:sent|msg|messaged|texted|timestamp|
                                re.I)
 
 
-OFFENDER_SENT = re.compile(r"[\s,]*(?:he|they|the\s+offender|offender|scammer|the\s+guy)\s+"
-                           r"(?:said|wrote|sent|gave|told|messaged|texted|put|replied)\b", re.I)
-
-
 def length_of(m: re.Match[str]) -> timedelta:
     """How long a ``duration`` match says ("10 mins ago", "2 hours"), halves left out."""
     return timedelta(**{unit_of(m.group("unit")): to_number(m.group("num") or m.group("word"))})
@@ -653,7 +652,7 @@ def sent_at(text: str, duration: Candidate, now: datetime, tz: ZoneInfo) -> date
             return now - length_of(m)
     # "5 mins ago he wrote 'half an hour'": the offender's message, that long ago
     for m in patterns()["duration"].finditer(text[:duration.start]):
-        if m.group("ago") and OFFENDER_SENT.match(text, m.end()):
+        if m.group("ago") and patterns()["offender_sent"].match(text, m.end()):
             return now - length_of(m)
     sent_day = day_and_clock_sent(text, duration, local_now, tz)
     if sent_day is not None:
