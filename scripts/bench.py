@@ -154,6 +154,9 @@ def bench_deadlines(rounds: int) -> str:
 def bench_encoder(rounds: int) -> str:
     """The meaning voter's sentence encoder alone, in this process: one message at a time."""
     before = rss_kb(os.getpid())
+    # this process starts the stacks after encoding: without this, every start prints the
+    # tokenizers library's warning about forking after it used threads
+    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
     from actions.server.encoder import Encoder
 
     encoder = Encoder()
