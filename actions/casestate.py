@@ -7,6 +7,7 @@ into slot events, bot messages and case-note events.
 from __future__ import annotations
 
 import dataclasses
+import logging
 import re
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -18,6 +19,8 @@ import yaml
 
 from actions import deadlines, guidance, risk, settings
 from actions.messages import say
+
+logger = logging.getLogger(__name__)
 
 CLASSIFIER_THRESHOLD = 0.6
 # Intents whose message answers the checklist item the assistant last asked about.
@@ -442,7 +445,14 @@ def check_message(state: CaseState, text: str, intent: str | None, confidence: f
             continue
         raise_flag(state, outcome, code, words, source, now)
 
-    check_deadline(state, outcome, text, intent, confidence, now, tz)
+    try:
+        check_deadline(state, outcome, text, intent, confidence, now, tz)
+    except Exception as exc:  # noqa: BLE001 - a defect in the reader must not cost the flags
+        # the red flags above stand and are saved; the counsellor is told, the log names the
+        # error's type only (never the words)
+        logger.error("the deadline reader failed on a message (%s); red flags kept",
+                     type(exc).__name__)
+        outcome.announcements.append(Announcement(say("deadline.unreadable")))
     tick_checklist(state, outcome, text, intent, now)
     return outcome
 

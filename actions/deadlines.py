@@ -404,10 +404,12 @@ def day_offset(text: str, today_date: date) -> int | None:
     if day and re.search(r"\b(?:tonight|today|this (?:evening|afternoon))\b", lowered[day.end():]):
         return 0  # "originally said monday, now he's brought it forward to 11:30 tonight"
     if day:
-        name = day.group(2).lower()
+        # (next, day) in each alternative of the pattern: "sun at 9" fills the second pair
+        name = next(g for g in day.groups()[1::2] if g).lower()
+        said_next = any(day.groups()[0::2])
         ahead = (words()["weekdays"].get(name, WEEKEND_DAYS.get(name, 0))
                  - today_date.weekday()) % 7
-        return ahead + 7 if day.group(1) and ahead == 0 else ahead
+        return ahead + 7 if said_next and ahead == 0 else ahead
     if re.search(r"\b(tonight|today|this (evening|morning|afternoon))\b", lowered):
         return 0
     return None

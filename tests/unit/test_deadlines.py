@@ -96,6 +96,8 @@ def test_a_bare_time_counts_when_the_assistant_asked_for_it():
     ("he's given her 2 and a half hours", "2026-11-24T21:00:00+00:00"),
     ("1hr 15 to send it", "2026-11-24T19:45:00+00:00"),
     ("he's given her a quarter of an hour", "2026-11-24T18:45:00+00:00"),
+    # "sat" right before a time (the short weekend pattern's second form) failed the reader
+    ("offender said sat 12 noon for the second payment", "2026-11-28T12:00:00+00:00"),
 ])
 def test_clock_times_in_words_weekdays_and_dates(text, expected):
     found = find_deadline(text, NOW, LONDON)

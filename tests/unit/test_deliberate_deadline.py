@@ -236,3 +236,15 @@ def test_a_move_by_an_amount_with_no_deadline_yet_asks_for_the_time():
     assert outcome.state.deadline_status == "ambiguous" and outcome.state.deadline_at is None
     assert say("deadline.ask_moved_from", words="pushed it back an hour") in \
         outcome.announcements[-1].text
+
+
+def test_a_failing_deadline_reader_costs_no_red_flag_and_the_counsellor_is_told(monkeypatch, caplog):
+    def broken(*args, **kwargs):
+        raise AttributeError("a defect in the reader")
+
+    monkeypatch.setattr(casestate.deadlines, "find_deadline", broken)
+    text = "he wants £50 by sat 12 noon and she says she wants to kill herself"
+    outcome = check(CaseState(case_id="c1", caller_role="child"), text)
+    assert "self_harm_risk" in outcome.state.red_flags
+    assert outcome.announcements[-1].text == say("deadline.unreadable")
+    assert "AttributeError" in caplog.text and "kill" not in caplog.text
