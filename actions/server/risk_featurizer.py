@@ -14,6 +14,7 @@ retrains the model that learned from them.
 from __future__ import annotations
 
 import hashlib
+import logging
 from datetime import datetime
 from pathlib import Path
 from typing import Any, Dict, List, Optional, Text, Type
@@ -34,6 +35,7 @@ from rasa.nlu.constants import TOKENS_NAMES
 
 from actions import deadlines, nlp, risk
 
+logger = logging.getLogger(__name__)
 UTC = ZoneInfo("UTC")
 RISK_DATA = Path(risk.__file__).resolve().parent.parent / "data" / "risk"
 
@@ -41,8 +43,12 @@ RISK_DATA = Path(risk.__file__).resolve().parent.parent / "data" / "risk"
 def rule_features(text: str) -> list[float]:
     """1.0 / 0.0 for: each rule code, a deadline of any kind, an active (set) deadline."""
     codes = {flag.code for flag in risk.detect_flags(text)}
-    with deadlines.reading("regex"):  # no Duckling runtime in the NLU process
-        found = deadlines.find_deadline(text, datetime.now(UTC), UTC)
+    try:
+        with deadlines.reading("regex"):  # no Duckling runtime in the NLU process
+            found = deadlines.find_deadline(text, datetime.now(UTC), UTC)
+    except Exception as exc:  # noqa: BLE001 - a defect in the reader must not stop the message
+        logger.error("the deadline reader failed on a message (%s)", type(exc).__name__)
+        found = None
     return [float(code in codes) for code in risk.RULE_CODES] + [
         float(found is not None and found.status in ("set", "ambiguous", "shift")),
         float(found is not None and found.status in ("withdrawn", "passed")),

@@ -40,3 +40,15 @@ def test_a_message_with_no_text_gets_no_features():
     message = Message(data={TEXT: ""})
     RiskFeaturizer({**RiskFeaturizer.get_default_config()}, "risk").process([message])
     assert message.get_sparse_features(TEXT) == (None, None)
+
+
+def test_a_failing_deadline_reader_leaves_the_red_flag_features(monkeypatch):
+    from actions.server import risk_featurizer
+
+    def broken(*args, **kwargs):
+        raise AttributeError("a defect in the reader")
+
+    monkeypatch.setattr(risk_featurizer.deadlines, "find_deadline", broken)
+    features = risk_featurizer.rule_features("she says she wants to kill herself by sat 12 noon")
+    codes = risk_featurizer.risk.RULE_CODES
+    assert features[codes.index("self_harm_risk")] == 1.0 and features[len(codes):] == [0.0, 0.0]
