@@ -1018,6 +1018,8 @@ def _read(text: str, now: datetime, tz: ZoneInfo, awaiting_time: bool) -> Deadli
             span = RANGE.search(text)
             said = span.group(0) if span else chosen.said
             return Deadline("ambiguous", None, said, correction, ask_exact(said))
+        if pm_just_passed(text, chosen, now, tz):
+            return Deadline("ambiguous", None, chosen.said, correction, ask_exact(chosen.said))
         at = chosen.at.astimezone(tz)
         status = "set" if at > now else "passed"
         return Deadline(status, at, chosen.said, correction)
@@ -1060,6 +1062,22 @@ def zone_unknown(text: str, clock: Candidate) -> bool:
     if named_zone(text) or zone_of_clock(text, clock):
         return False
     return bool(patterns()["zone_mark"].search(text) or patterns()["many_zones_time"].search(text))
+
+
+def pm_just_passed(text: str, chosen: Candidate, now: datetime, tz: ZoneInfo) -> bool:
+    """A bare hour read as tomorrow morning because the afternoon one went by in the last
+    three hours ("'by 4' - he sent it a minute ago", read at 16:20): the offender more
+    likely meant the 4pm just gone than 4am, so the assistant asks instead of counting
+    down to 4am."""
+    bare = re.fullmatch(r"(?:[a-z]+\s+)?(\d{1,2})", chosen.said.strip(), re.I)
+    if chosen.kind != "clock" or not bare or not 1 <= int(bare.group(1)) <= 11 \
+            or re.search(r"\b(?:morning|am|a\.m\.?)(?![\w])", text, re.I) \
+            or day_offset(text, now.astimezone(tz).date()) is not None:
+        return False
+    local, at = now.astimezone(tz), chosen.at.astimezone(tz)
+    afternoon = local.replace(hour=int(bare.group(1)) + 12, minute=0, second=0, microsecond=0)
+    return afternoon <= local < afternoon + timedelta(hours=3) and at.date() > local.date() \
+        and at.hour == int(bare.group(1))
 
 
 def ask_exact(said: str) -> str:

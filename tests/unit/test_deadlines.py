@@ -144,6 +144,9 @@ def test_revisions_message_times_and_other_times_in_the_note(text, expected):
     ("new msg says 'forget 11, take your time, but i want them'", "withdrawn"),
     ("he'll show the other lads at youth group on sunday if she doesnt send more", "ambiguous"),
     ("they just messaged again: 'you have 20 minutes'", "set"),
+    # at 18:30 a bare "5" is the 5pm just gone more likely than 5am: asked, not counted down
+    ("he wants £50 by 5", "ambiguous"),
+    ("by 5 in the morning he said", "set"),
 ])
 def test_more_statuses(text, status):
     assert find_deadline(text, NOW, LONDON).status == status
@@ -162,6 +165,8 @@ def test_more_statuses(text, status):
     "hes at work now, due home at 7 tonight",
     "says he feels a bit stupid but ok, going to tell his dad tonight",
     "3 days ago someone got pics, he paid £40 in steam cards",
+    # when his message came, not his deadline
+    "he messaged at 3:40 asking for £200",
 ])
 def test_more_times_that_are_not_deadlines(text):
     assert find_deadline(text, NOW, LONDON) is None
