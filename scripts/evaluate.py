@@ -121,6 +121,11 @@ RED_FLAG_SETS = {
                                "as set 16's: recall 0.98 / 0.90 / 0.98, precision 0.75 / 0.90 "
                                "/ 0.70, no flag left clean 0.73 (the rules alone: recall 0.90 "
                                "/ 0.79 / 0.77)",
+    "red_flags_heldout18.yml": "190 messages (97 with no flag) written blind by an "
+                               "eighteenth session (2026-11-30); first run on the same voter: "
+                               "recall 1.00 / 0.91 / 0.93, precision 0.73 / 0.80 / 0.79, no "
+                               "flag left clean 0.75 (the rules alone: recall 0.86 / 0.71 / "
+                               "0.69)",
 }
 DEADLINE_SETS = {
     "deadlines.yml": "written with the code",
