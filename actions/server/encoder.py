@@ -117,8 +117,8 @@ def serve_on_one_thread() -> None:
     """Run TensorFlow on one thread in the Rasa server (before TensorFlow starts; the
     environment may say otherwise). There it encodes one short message at a time, on the
     same cores as the action server: a second thread saved under 1 ms a message and took a
-    core from the action server (docs/bench.md: turn p95 at 10 conversations 1.32 x the
-    stack without the voter on two threads, 1.14 x on one). Training keeps every core."""
+    core from the action server (docs/bench.md: turn p95 at 10 conversations with the voter
+    610 ms on two threads, 533-549 ms on one). Training keeps every core."""
     import os
     for name in ("TF_NUM_INTRAOP_THREADS", "TF_NUM_INTEROP_THREADS"):
         os.environ.setdefault(name, "1")
