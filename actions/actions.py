@@ -26,7 +26,7 @@ from actions import casestate, guidance, risk, roles, settings
 from actions.casestate import CaseState
 from actions.messages import say
 from actions.payload import was_button
-from actions.metadata import counsellor_of
+from actions.metadata import FAULT_KEY, SKIPPED_CHECK, counsellor_of
 
 logger = logging.getLogger(__name__)
 
@@ -398,12 +398,10 @@ def missed_messages(tracker: Tracker) -> list[Said]:
     """Messages the per-message check never saw, oldest first.
 
     When the action server is down, the Rasa server answers the check with a message that
-    carries ``helpline_fault: check_skipped`` in its metadata (actions/server/resilience.py)
+    carries ``helpline_fault: check_skipped`` in its metadata (rasa_plugins/resilience.py)
     right after the user message it could not check. A later check that has caught up says
     so with ``helpline_rechecked`` in its own message's metadata.
     """
-    from actions.server.resilience import FAULT_KEY, SKIPPED_CHECK
-
     missed: list[dict[str, Any]] = []
     last_user: dict[str, Any] | None = None
     for event in tracker.events:

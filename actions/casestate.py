@@ -350,7 +350,7 @@ def raise_flag(state: CaseState, outcome: Outcome, code: str, words: str, source
 def meaning_votes(meaning: dict[str, Any] | None,
                   offender_known: bool) -> list[tuple[str, str, float]]:
     """(code, words, score) of each flag the meaning voter's scores reach (``meaning`` in
-    the parse data, actions/server/meaning_voter.py). ongoing_risk has a lower bar in a case
+    the parse data, rasa_plugins/meaning_voter.py). ongoing_risk has a lower bar in a case
     whose offender is known to the child ("it's her uncle" ... "he's staying with them")."""
     out = []
     for code, vote in ((meaning or {}).get("votes") or {}).items():

@@ -1,7 +1,7 @@
 """What the Rasa server's channels put in a message's metadata and the action server reads
 back: one definition for both sides. Imports nothing of Rasa or of either server.
 
-The channel sets :data:`COUNSELLOR_KEY` from the token alone (``actions.server.tokens``);
+The channel sets :data:`COUNSELLOR_KEY` from the token alone (``rasa_plugins.tokens``);
 the actions read it from the tracker's events (:func:`counsellor_of`).
 """
 from __future__ import annotations
@@ -12,6 +12,13 @@ from actions import settings
 
 #: the metadata key of the counsellor the channel's token names
 COUNSELLOR_KEY = "helpline_counsellor"
+
+#: the Rasa server's own reply when the action server could not be reached
+#: (rasa_plugins/resilience.py) carries FAULT_KEY: SKIPPED_CHECK when the per-message
+#: check did not run on the user message before it, FAILED_STEP when a step's action failed
+FAULT_KEY = "helpline_fault"
+SKIPPED_CHECK = "check_skipped"
+FAILED_STEP = "step_failed"
 
 
 def valid_conversation_id(value: Any) -> bool:

@@ -157,7 +157,7 @@ def empty_text() -> str:
 
 
 def __getattr__(name: str) -> str:
-    """``EMPTY_TEXT``, as the channels (actions/server) read it: data/messages.yml's
+    """``EMPTY_TEXT``, as the channels (rasa_plugins) read it: data/messages.yml's
     ``channel.empty``, read on first use, never at import time."""
     if name == "EMPTY_TEXT":
         return empty_text()

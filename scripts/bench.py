@@ -50,8 +50,6 @@ import yaml
 from tqdm import tqdm
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(ROOT / "scripts"))
 
 MESSAGES = [c["text"] for c in yaml.safe_load(
     (ROOT / "tests" / "eval" / "red_flags.yml").read_text())["cases"]]
@@ -157,7 +155,7 @@ def bench_encoder(rounds: int) -> str:
     # this process starts the stacks after encoding: without this, every start prints the
     # tokenizers library's warning about forking after it used threads
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
-    from actions.server.encoder import Encoder
+    from rasa_plugins.encoder import Encoder
 
     encoder = Encoder()
     loaded = rss_kb(os.getpid())

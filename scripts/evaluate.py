@@ -33,7 +33,6 @@ import yaml
 from tqdm import tqdm
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
 RESULTS = ROOT / "var" / "results"
 CODES = ("self_harm_risk", "offender_known", "ongoing_risk")
 # Progress on stderr, never in the report (stdout); no bars when stderr is not a terminal.

@@ -24,8 +24,6 @@ import yaml
 from tqdm import tqdm
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(ROOT / "scripts"))
 EVAL = ROOT / "tests" / "eval"
 DIALOGUE_SETS = {
     "dialogues_heldout.yml": "33 dialogues written blind by a helper session; first run: "

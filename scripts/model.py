@@ -23,9 +23,9 @@ MODELS = ROOT / "models"
 # and data/risk/meaning and data/risk/calibration train the meaning voter.
 TRAINING_INPUTS = ["domain.yml", "config.yml", "data/nlu", "data/rules", "data/stories",
                    "data/risk", "actions/risk.py", "actions/deadlines.py", "actions/nlp.py",
-                   "actions/server/risk_featurizer.py", "actions/server/commands.py",
-                   "actions/server/intent_classifier.py", "actions/server/meaning_voter.py",
-                   "actions/server/encoder.py"]
+                   "rasa_plugins/risk_featurizer.py", "rasa_plugins/commands.py",
+                   "rasa_plugins/intent_classifier.py", "rasa_plugins/meaning_voter.py",
+                   "rasa_plugins/encoder.py"]
 RASA = str(Path(sys.executable).with_name("rasa"))
 KEEP_MODELS = 3
 

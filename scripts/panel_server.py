@@ -19,7 +19,7 @@ With a :class:`Board` (the case-notes store and the token secret), also:
                                 its own conversation's open cases
 
 Tokens travel in the ``Authorization: Bearer`` header only (``?token=`` is refused), read
-by actions/server/tokens.py as on the Rasa server: 401 without a valid one, 403 for the
+by rasa_plugins/tokens.py as on the Rasa server: 401 without a valid one, 403 for the
 wrong role, each with a short JSON error. Nothing of a request body reaches a log.
 
 Every response is sent with a Content-Security-Policy that allows scripts from this server
@@ -56,13 +56,10 @@ from urllib.parse import parse_qs, urlsplit
 import yaml
 
 ROOT = Path(__file__).resolve().parent.parent
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
-
-from actions import board as board_rows  # noqa: E402  (after the path is set)
-from actions import roles as caller_roles  # noqa: E402
-from actions.casenotes import StoreUnavailable, audit, summarise, to_handover  # noqa: E402
-from actions.server import tokens  # noqa: E402
+from actions import board as board_rows
+from actions import roles as caller_roles
+from actions.casenotes import StoreUnavailable, audit, summarise, to_handover
+from rasa_plugins import tokens
 WEBCHAT = ROOT / "webchat"
 FLAGS = ROOT / "data" / "risk" / "flags.yml"
 #: ``scheme://host[:port]``, nothing else: an origin goes into a Content-Security-Policy.

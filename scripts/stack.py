@@ -29,10 +29,9 @@ import requests
 
 ROOT = Path(__file__).resolve().parent.parent
 VAR = ROOT / "var"
-sys.path.insert(0, str(ROOT))
 
-from actions import settings  # noqa: E402  (after the path is set)
-from actions.server import tokens  # noqa: E402
+from actions import settings
+from rasa_plugins import tokens
 
 
 _GIVEN_PORTS: set[int] = set()
@@ -180,7 +179,6 @@ class Stack:
         env.setdefault("RASA_TELEMETRY_ENABLED", "false")
         env.setdefault("SQLALCHEMY_SILENCE_UBER_WARNING", "1")
         env.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-        env.setdefault("PYTHONPATH", str(ROOT))
         env["SANIC_HOST"] = env["ACTIONS_HOST"]  # the interface rasa_sdk binds
         env.setdefault("PANEL_ORIGIN", f"http://{env['RASA_HOST']}:{env['PANEL_PORT']}")
         check_production(env)
@@ -223,13 +221,13 @@ class Stack:
     def actions_command(self) -> list[str]:
         """The action server; it binds ACTIONS_HOST (rasa_sdk reads SANIC_HOST)."""
         # run_actions is rasa_sdk without TensorFlow/JAX loaded: ~135 MB instead of ~670 MB
-        return [sys.executable, "-m", "actions.server.run_actions", "--actions", "actions.actions",
+        return [sys.executable, "-m", "rasa_plugins.run_actions", "--actions", "actions.actions",
                 "--port", self.env["ACTIONS_PORT"]]
 
     def rasa_command(self, model: Path, port: int | str | None = None) -> list[str]:
-        """The Rasa server. actions/server/run_rasa.py adds --jwt-secret from RASA_JWT_SECRET
+        """The Rasa server. rasa_plugins/run_rasa.py adds --jwt-secret from RASA_JWT_SECRET
         inside the process, so the secret is not on the command line (``ps`` shows those)."""
-        return [sys.executable, "-m", "actions.server.run_rasa", "run", "--enable-api",
+        return [sys.executable, "-m", "rasa_plugins.run_rasa", "run", "--enable-api",
                 "--model", str(model), "--interface", self.env["RASA_HOST"],
                 "--port", str(port or self.env["RASA_PORT"]), "--jwt-method", "HS256",
                 "--endpoints", "endpoints.yml", "--credentials", "credentials.yml",

@@ -4,18 +4,12 @@ HELPLINE_REQUIRE_SERVICES=1, no skipping for a missing service (tests/ci_require
 from __future__ import annotations
 
 import os
-import sys
 from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(ROOT / "scripts"))
-sys.path.insert(0, str(ROOT / "tests"))
-
 # HELPLINE_REQUIRE_SERVICES=1 (CI): a skip for a missing PostgreSQL, Redis or Chromium fails
-from ci_requirements import pytest_make_collect_report, pytest_runtest_makereport  # noqa: E402,F401
+from ci_requirements import pytest_make_collect_report, pytest_runtest_makereport  # noqa: F401
 
 
 @pytest.fixture(scope="session")
@@ -48,9 +42,9 @@ def isolated_env(workdir: Path) -> dict[str, str]:
 
 @pytest.fixture(autouse=True)
 def rasa_unpatched():
-    """Whatever a test installs into Rasa (actions/server/patches.py: directly, or by making
+    """Whatever a test installs into Rasa (rasa_plugins/patches.py: directly, or by making
     a tracker store or REST channel), it is undone after the test."""
     yield
-    from actions.server import patches
+    from rasa_plugins import patches
 
     patches.uninstall()

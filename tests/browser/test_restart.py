@@ -12,9 +12,9 @@ from panel_page import SELF_HARM_NOTE, open_panel, say, start_child_case, stored
 
 
 def rasa_process(stack):
-    """The running Rasa server (started as `python -m actions.server.run_rasa run ...`)."""
+    """The running Rasa server (started as `python -m rasa_plugins.run_rasa run ...`)."""
     return next(p for p in stack.processes
-                if p.poll() is None and "actions.server.run_rasa" in map(str, p.args))
+                if p.poll() is None and "rasa_plugins.run_rasa" in map(str, p.args))
 
 
 def test_countdown_runs_while_rasa_restarts_and_the_case_goes_on(page, stack):

@@ -211,7 +211,7 @@ def production_stack(workdir, isolated_env):
                        cwd=stack_module.ROOT, env=env, check=True, capture_output=True)
         # The tracker table, made once here: two servers starting at once would race to.
         os.environ.update({k: env[k] for k in saved})
-        from actions.server.tracker_store import EncryptedSQLTrackerStore
+        from rasa_plugins.tracker_store import EncryptedSQLTrackerStore
 
         EncryptedSQLTrackerStore().engine.dispose()
         running.model = stack_module.current_model()

@@ -11,8 +11,8 @@ import uuid
 import requests
 
 import stack as stack_module
-from actions.server.resilience import CHECK_SKIPPED_TEXT, STEP_FAILED_TEXT
-from actions.server.rest_channel import NOT_HANDLED_TEXT
+from rasa_plugins.resilience import CHECK_SKIPPED_TEXT, STEP_FAILED_TEXT
+from rasa_plugins.rest_channel import NOT_HANDLED_TEXT
 from support import texts
 
 

@@ -18,7 +18,7 @@ import requests
 import stack as stack_module
 from support import ROOT, Chat, texts
 
-# The project's REST channel (actions/server/rest_channel.py, when credentials.yml uses it)
+# The project's REST channel (rasa_plugins/rest_channel.py, when credentials.yml uses it)
 # checks the body before Rasa sees it; Rasa's stock RestInput calls .get() on whatever the
 # body parsed to and answers 500 for a body that is not a JSON object.
 OWN_REST_CHANNEL = "rest_channel" in (ROOT / "credentials.yml").read_text()

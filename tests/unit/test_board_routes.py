@@ -20,8 +20,8 @@ from socketio.exceptions import ConnectionRefusedError
 import panel_server
 from actions import metadata
 from actions.casenotes import CaseStore
-from actions.server import http_guard, tokens
-from actions.server.channels import grant_for
+from rasa_plugins import http_guard, tokens
+from rasa_plugins.channels import grant_for
 from stack import admin_token, supervisor_token, user_token
 from support import BoardStream as Stream
 from support import panel_servers
@@ -154,7 +154,7 @@ async def test_the_rasa_server_refuses_a_supervisors_token_on_every_route(monkey
 
 
 def test_the_rest_channel_refuses_a_supervisors_token_for_any_sender(monkeypatch):
-    from actions.server.rest_channel import AuthRestInput
+    from rasa_plugins.rest_channel import AuthRestInput
 
     channel = AuthRestInput.__new__(AuthRestInput)  # without patching Rasa (resilience)
     channel.secret = SECRET

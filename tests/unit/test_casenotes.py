@@ -26,14 +26,11 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.schema import CreateSchema, DropSchema
 
 ROOT = Path(__file__).resolve().parents[2]
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
-
-from actions.casenotes import (  # noqa: E402
+from actions.casenotes import (
     CaseStore, MissingKeyError, StoreUnavailable, UnknownCase, crypto, summarise, to_markdown,
 )
-from actions.casenotes import __main__ as cli  # noqa: E402
-from actions.messages import say  # noqa: E402
+from actions.casenotes import __main__ as cli
+from actions.messages import say
 
 PG_URL = os.environ.get("TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
 NOW = datetime(2026, 11, 24, 20, 0, tzinfo=timezone.utc)

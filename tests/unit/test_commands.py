@@ -7,7 +7,7 @@ import pytest
 import yaml
 
 from actions.actions import NOTE_PREFIX
-from actions.server.commands import CommandClassifier, command_intent, compile_commands
+from rasa_plugins.commands import CommandClassifier, command_intent, compile_commands
 from rasa.shared.nlu.training_data.message import Message
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -74,6 +74,6 @@ def test_the_note_keeps_what_follows_the_command(text, note):
                                           ("   ", False), ("", False), ("a", True),
                                           ("ok?", True), ("她说", True), ("14", True)])
 def test_only_messages_with_words_get_a_learned_guess(text, worded):
-    from actions.server.intent_classifier import has_words
+    from rasa_plugins.intent_classifier import has_words
 
     assert has_words(text) is worded

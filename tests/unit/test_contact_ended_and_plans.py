@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from actions import casestate, risk
-from actions.server import encoder
+from rasa_plugins import encoder
 
 NOW = datetime(2026, 11, 30, 10, 0, tzinfo=timezone.utc)
 UTC = ZoneInfo("UTC")
@@ -108,7 +108,7 @@ def test_a_direct_no_answers_the_question_and_a_but_takes_it_back(text, flagged)
 # --- the meaning voter reads self-harm clause by clause -----------------------------------
 
 def test_a_message_is_split_into_its_clauses():
-    from actions.server.meaning_voter import clauses
+    from rasa_plugins.meaning_voter import clauses
 
     assert clauses("still getting threats from a new number, and yp said 'I just want to "
                    "not exist anymore'") == ["still getting threats from a new number,",
@@ -121,7 +121,7 @@ def voter_scoring(score_of):
     flags 0), read clause by clause from 0.4."""
     import numpy as np
 
-    from actions.server import meaning_voter
+    from rasa_plugins import meaning_voter
 
     voter = meaning_voter.Voter.__new__(meaning_voter.Voter)
     voter.model = {"flags": {c: {"threshold": 0.15} for c in meaning_voter.CODES}}

@@ -186,7 +186,7 @@ def test_characters_duckling_cannot_take_never_lose_the_deadline(text):
 def test_the_nlu_features_read_deadlines_without_duckling(monkeypatch):
     """The Rasa server's risk featurizer reads with the built-in reader: Duckling's runtime
     (about 70 MB, and it takes Ctrl-C) stays out of the NLU process and of training."""
-    from actions.server import risk_featurizer
+    from rasa_plugins import risk_featurizer
 
     seen = []
     real = deadlines.duckling_mentions

@@ -4,17 +4,13 @@ counsellors actually type."""
 from __future__ import annotations
 
 import copy
-import sys
 from datetime import date
 from pathlib import Path
 
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
-
-from actions import guidance as G  # noqa: E402
+from actions import guidance as G
 
 
 def ids(items):

@@ -8,7 +8,6 @@ import copy
 import http.server
 import re
 import socket
-import sys
 import threading
 from datetime import date, timedelta
 from pathlib import Path
@@ -16,12 +15,8 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
-for extra in (ROOT, ROOT / "scripts"):
-    if str(extra) not in sys.path:
-        sys.path.insert(0, str(extra))
-
-from actions import guidance as G  # noqa: E402
-import links as L  # noqa: E402  (scripts/links.py)
+from actions import guidance as G
+import links as L  # scripts/links.py
 
 COUNTRY_FILES = sorted(p.stem for p in (ROOT / "data/guidance/countries").glob("*.yml"))
 

@@ -1,7 +1,7 @@
 """The Redis lock store lets one message of a conversation run at a time across Rasa
 servers (here: two lock stores in two threads with their own event loops, on the real
 Redis), in arrival order within a server. Rasa 3.6's RedisLockStore does not (see
-actions/server/lock_store.py)."""
+rasa_plugins/lock_store.py)."""
 from __future__ import annotations
 
 import asyncio
@@ -11,7 +11,7 @@ import uuid
 
 import pytest
 
-from actions.server.lock_store import EnvLockStore, RedisMutexLockStore
+from rasa_plugins.lock_store import EnvLockStore, RedisMutexLockStore
 
 
 def redis_up() -> bool:

@@ -13,7 +13,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from actions import casestate
-from actions.server import encoder
+from rasa_plugins import encoder
 
 ROOT = Path(__file__).resolve().parents[2]
 NOW = datetime(2026, 11, 30, 12, 0, tzinfo=timezone.utc)
@@ -61,7 +61,7 @@ def test_a_missing_file_refuses_to_load(altered_copy: Path):
 
 def test_the_rasa_server_refuses_to_start_on_an_altered_encoder(altered_copy: Path):
     env = {**os.environ, "HELPLINE_ENCODER_DIR": str(altered_copy), "HELPLINE_ENV": "development"}
-    done = subprocess.run([sys.executable, "-m", "actions.server.run_rasa", "run", "--port", "1"],
+    done = subprocess.run([sys.executable, "-m", "rasa_plugins.run_rasa", "run", "--port", "1"],
                           cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
     assert done.returncode == 1
     lines = [line for line in done.stderr.splitlines() if line.strip()]
@@ -89,7 +89,7 @@ def test_each_text_gets_its_own_vector_whatever_the_batch_order():
 def test_the_trained_voter_scores_as_the_full_support_vector_machine():
     from sklearn.svm import SVC
 
-    from actions.server import meaning_voter
+    from rasa_plugins import meaning_voter
 
     fresh = [(t, {"self_harm_risk"}) for t in (
         "she says she wants to die", "he has been cutting again", "she looked up how many pills",

@@ -15,7 +15,7 @@ from support import ROOT
 
 #: names such as "advice.yml" have the shape of an id, but are files
 FILE_SUFFIXES = {"yml", "yaml", "py", "json", "db", "md", "txt", "key"}
-#: the modules of the action server (actions/server/ runs in the Rasa server)
+#: the modules of the action server (rasa_plugins/ runs in the Rasa server)
 MODULES = sorted(p for p in (ROOT / "actions").rglob("*.py") if "server" not in p.parts)
 
 

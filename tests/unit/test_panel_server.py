@@ -17,7 +17,7 @@ from socketio.exceptions import ConnectionRefusedError
 import panel_server
 from actions import roles
 from actions.messages import say
-from actions.server.channels import grant_for
+from rasa_plugins.channels import grant_for
 from stack import admin_token, user_token
 from support import ROOT, panel_servers
 

@@ -8,7 +8,7 @@ from rasa.core.actions.action import RemoteAction
 from rasa.core.agent import Agent
 from rasa.core.processor import MessageProcessor
 
-from actions.server import patches
+from rasa_plugins import patches
 
 
 def current():

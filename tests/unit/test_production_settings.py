@@ -42,7 +42,7 @@ def test_each_missing_or_local_store_is_named_in_one_line():
 
 
 def test_the_tracker_store_refuses_a_production_server_without_settings(monkeypatch):
-    from actions.server.tracker_store import EncryptedSQLTrackerStore
+    from rasa_plugins.tracker_store import EncryptedSQLTrackerStore
 
     for name in settings.PRODUCTION_NEEDS:
         monkeypatch.delenv(name, raising=False)

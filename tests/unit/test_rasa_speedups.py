@@ -5,7 +5,7 @@ import pytest
 from jsonschema import ValidationError
 from rasa.core.actions.action import RemoteAction
 
-from actions.server import patches
+from rasa_plugins import patches
 
 GOOD = {"events": [{"event": "slot", "timestamp": None, "name": "red_flags",
                     "value": ["self_harm_risk"]},

@@ -16,7 +16,7 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from actions import actions as A
 from actions.messages import say
-from actions.server import patches, resilience
+from rasa_plugins import patches, resilience
 from support import ROOT
 
 DOMAIN = yaml.safe_load((ROOT / "domain.yml").read_text())
@@ -181,7 +181,7 @@ def test_a_failing_tracker_store_is_an_error_not_a_new_conversation(monkeypatch)
     from rasa.shared.core.domain import Domain
     from rasa.shared.core.trackers import DialogueStateTracker
 
-    from actions.server.tracker_store import EncryptedSQLTrackerStore
+    from rasa_plugins.tracker_store import EncryptedSQLTrackerStore
 
     monkeypatch.setenv("CASE_NOTES_KEY", Fernet.generate_key().decode())
     monkeypatch.setenv("TRACKER_DB_URL", f"postgresql://postgres@127.0.0.1:{closed_port()}/x")
@@ -198,7 +198,7 @@ def test_a_message_rasa_cannot_handle_gets_a_reply_on_its_channel(monkeypatch):
     """Whatever the channel (REST, socket.io), the counsellor is told, not left waiting."""
     from rasa.core.agent import Agent
     from rasa.core.channels import CollectingOutputChannel, UserMessage
-    from actions.server.lock_store import EnvLockStore
+    from rasa_plugins.lock_store import EnvLockStore
 
     patches.install()
     monkeypatch.setenv("REDIS_URL", f"redis://127.0.0.1:{closed_port()}/1")  # Redis down

@@ -10,7 +10,7 @@ from rasa.nlu.tokenizers.whitespace_tokenizer import WhitespaceTokenizer  # noqa
 from rasa.shared.nlu.constants import TEXT  # noqa: E402
 from rasa.shared.nlu.training_data.message import Message  # noqa: E402
 
-from actions.server.risk_featurizer import FEATURE_COUNT, RiskFeaturizer  # noqa: E402
+from rasa_plugins.risk_featurizer import FEATURE_COUNT, RiskFeaturizer  # noqa: E402
 
 
 def featurize(text: str) -> np.ndarray:
@@ -43,7 +43,7 @@ def test_a_message_with_no_text_gets_no_features():
 
 
 def test_a_failing_deadline_reader_leaves_the_red_flag_features(monkeypatch):
-    from actions.server import risk_featurizer
+    from rasa_plugins import risk_featurizer
 
     def broken(*args, **kwargs):
         raise AttributeError("a defect in the reader")

@@ -8,7 +8,7 @@ from support import ROOT
 
 PROBE = """
 import sys
-from actions.server import run_actions
+from rasa_plugins import run_actions
 run_actions.block_unused()
 import actions.actions
 from actions import deadlines, risk, settings
@@ -31,6 +31,6 @@ def test_actions_run_without_tensorflow():
 
 
 def test_the_launcher_takes_rasa_sdk_arguments():
-    out = subprocess.run([sys.executable, "-m", "actions.server.run_actions", "--help"],
+    out = subprocess.run([sys.executable, "-m", "rasa_plugins.run_actions", "--help"],
                          cwd=ROOT, capture_output=True, text=True, timeout=120)
     assert out.returncode == 0 and "--actions" in out.stdout and "--port" in out.stdout

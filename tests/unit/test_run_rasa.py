@@ -1,7 +1,7 @@
 """The Rasa server launcher passes the JWT secret so Rasa's own parser reads it whole."""
 from __future__ import annotations
 
-from actions.server.run_rasa import rasa_args
+from rasa_plugins.run_rasa import rasa_args
 
 
 def test_a_secret_that_begins_with_a_dash_reaches_rasa_whole():

@@ -13,8 +13,8 @@ from actions import actions as A
 from actions import settings
 from actions.casenotes import CaseNotOwned, CaseStore, summarise
 from actions.payload import is_button_payload, was_button
-from actions.server import http_guard, tokens
-from actions.server.nlu_input import nlu_text
+from rasa_plugins import http_guard, tokens
+from rasa_plugins.nlu_input import nlu_text
 from unit.test_actions import open_case, run, texts
 
 SECRET = "a-test-secret-of-reasonable-length-0123456789"

@@ -1,10 +1,9 @@
-"""The encrypted tracker store (actions/server/tracker_store.py), built the way the Rasa
+"""The encrypted tracker store (rasa_plugins/tracker_store.py), built the way the Rasa
 server builds it from endpoints.yml, on SQLite and (when reachable) PostgreSQL."""
 from __future__ import annotations
 
 import logging
 import os
-import sys
 import uuid
 from pathlib import Path
 
@@ -15,23 +14,20 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.schema import CreateSchema, DropSchema
 
 ROOT = Path(__file__).resolve().parents[2]
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
-
-from rasa.core.tracker_store import TrackerStore  # noqa: E402
-from rasa.shared.core.domain import Domain  # noqa: E402
-from rasa.shared.core.events import (  # noqa: E402
+from rasa.core.tracker_store import TrackerStore
+from rasa.shared.core.domain import Domain
+from rasa.shared.core.events import (
     ActionExecuted, BotUttered, SessionStarted, SlotSet, UserUttered,
 )
-from rasa.shared.core.trackers import DialogueStateTracker  # noqa: E402
-from rasa.utils.endpoints import EndpointConfig, read_endpoint_config  # noqa: E402
+from rasa.shared.core.trackers import DialogueStateTracker
+from rasa.utils.endpoints import EndpointConfig, read_endpoint_config
 
-from actions.server.tracker_store import (  # noqa: E402
+from rasa_plugins.tracker_store import (
     EncryptedSQLTrackerStore, TrackerDecryptionError,
 )
 
 PG_URL = os.environ.get("TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
-TYPE = "actions.server.tracker_store.EncryptedSQLTrackerStore"
+TYPE = "rasa_plugins.tracker_store.EncryptedSQLTrackerStore"
 
 DOMAIN = Domain.from_yaml("""
 version: "3.1"

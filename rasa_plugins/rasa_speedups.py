@@ -9,7 +9,7 @@ was 60 % of the Rasa server's CPU (py-spy during ``make bench``). This builds th
 validator once - checking the schema once - and validates each response against the same
 schema, raising the same ``ValidationError`` with Rasa's own hint; about 3 ms.
 
-Installed in the Rasa server process by the tracker store (``actions/server/tracker_store.py``),
+Installed in the Rasa server process by the tracker store (``rasa_plugins/tracker_store.py``),
 which Rasa loads at start from endpoints.yml.
 """
 from __future__ import annotations

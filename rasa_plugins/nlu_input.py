@@ -18,7 +18,7 @@ Two faults of Rasa 3.6 with what counsellors type, fixed in the Rasa server:
   it under ``FULL_TEXT`` in the metadata the NLU components see (never stored).
 
 The parse data's ``text`` is always the message as sent. Installed by the Rasa server's
-entry point (actions/server/run_rasa.py) with :func:`install`.
+entry point (rasa_plugins/run_rasa.py) with :func:`install`.
 """
 from __future__ import annotations
 

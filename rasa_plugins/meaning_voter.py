@@ -2,7 +2,7 @@
 
 Word lists and lemma patterns reach the phrasings somebody wrote a pattern for. This
 component reads every counsellor message with a pretrained sentence encoder
-(all-MiniLM-L6-v2, :mod:`actions.server.encoder`) and votes, per flag, with a support-vector
+(all-MiniLM-L6-v2, :mod:`rasa_plugins.encoder`) and votes, per flag, with a support-vector
 machine trained at ``make model`` time on labelled messages written for it
 (``data/risk/meaning/``, ``data/risk/calibration/``) and on the NLU's examples. Its inputs
 are the sentence vector and what the rules found (each rule code after negation, whether
@@ -43,8 +43,8 @@ from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
 from actions import risk, settings
-from actions.server import encoder as encoder_module
-from actions.server.nlu_input import FULL_TEXT
+from rasa_plugins import encoder as encoder_module
+from rasa_plugins.nlu_input import FULL_TEXT
 
 CODES = risk.RULE_CODES
 EXAMPLES = settings.ROOT / "data" / "risk" / "meaning"

@@ -16,7 +16,7 @@ as ``__wrapped__`` where it wraps it:
 
 They were written for, and are tested on, Rasa :data:`RASA_VERSION` only: :func:`install`
 refuses any other version, since a patch to a changed method could silently undo a
-safeguard. The Rasa server's entry point (``actions.server.run_rasa``) installs them before
+safeguard. The Rasa server's entry point (``rasa_plugins.run_rasa``) installs them before
 Rasa starts; the tracker store and the REST channel install them again (harmless), so a
 Rasa server started some other way still has them. Tests that install them undo them
 (:func:`uninstall`).
@@ -56,7 +56,7 @@ def check_version(version: str | None = None) -> None:
         raise RasaVersionError(
             f"this assistant's changes to Rasa were written for Rasa {RASA_VERSION}, and Rasa "
             f"{version} is installed: install the pinned version (make install, from constraints.txt) or review "
-            "actions/server/patches.py against the new Rasa first")
+            "rasa_plugins/patches.py against the new Rasa first")
 
 
 def _owner(module: str, cls: str | None) -> Any:
@@ -72,7 +72,7 @@ def install() -> None:
         if (module, cls, name) not in _originals:
             _originals[(module, cls, name)] = vars(_owner(module, cls)).get(name, _MISSING)
 
-    from actions.server import nlu_input, rasa_speedups, resilience
+    from rasa_plugins import nlu_input, rasa_speedups, resilience
 
     nlu_input.install()
     resilience.install()
@@ -97,7 +97,7 @@ def _guard_every_app() -> None:
     at call time)."""
     import rasa.core.run
 
-    from actions.server import http_guard
+    from rasa_plugins import http_guard
 
     configure = getattr(rasa.core.run.configure_app, "__wrapped__", rasa.core.run.configure_app)
 

@@ -32,13 +32,11 @@ from __future__ import annotations
 
 import logging
 from actions import settings
+from actions.metadata import FAILED_STEP, FAULT_KEY, SKIPPED_CHECK  # noqa: F401  (re-exported)
 
 logger = logging.getLogger(__name__)
 
 HOOK = "action_validate_slot_mappings"
-FAULT_KEY = "helpline_fault"
-SKIPPED_CHECK = "check_skipped"
-FAILED_STEP = "step_failed"
 DEFAULT_TIMEOUT = 10.0
 
 CHECK_SKIPPED_TEXT = (

@@ -1,4 +1,4 @@
-"""The action server, without TensorFlow: ``python -m actions.server.run_actions``.
+"""The action server, without TensorFlow: ``python -m rasa_plugins.run_actions``.
 
 Takes the same arguments as ``python -m rasa_sdk`` (``--actions actions.actions --port
 5055``). spaCy's thinc imports TensorFlow and JAX whenever they are installed - and Rasa

@@ -1,15 +1,15 @@
 """``rasa`` with the HTTP API's JWT secret taken from the environment.
 
-    python -m actions.server.run_rasa run --enable-api --jwt-method HS256 ...
+    python -m rasa_plugins.run_rasa run --enable-api --jwt-method HS256 ...
 
 is ``rasa run ...`` plus ``--jwt-secret $RASA_JWT_SECRET``, added inside this process so
 the secret never appears on a command line (any local user can read those with ``ps``).
 scripts/stack.py starts the Rasa server this way.
 
 It is also where this project's changes to the Rasa server are installed, explicitly and
-before Rasa starts (actions/server/patches.py: the HTTP guard, what the NLU reads of a
+before Rasa starts (rasa_plugins/patches.py: the HTTP guard, what the NLU reads of a
 message, failures told to the counsellor, the fast response check). It refuses to start when the sentence encoder's files are
-missing or altered (actions/server/encoder.py).
+missing or altered (rasa_plugins/encoder.py).
 """
 from __future__ import annotations
 
@@ -32,7 +32,7 @@ def main() -> None:
     if args[:1] == ["run"]:
         # the meaning voter's encoder: missing or altered files stop the server here, with
         # one line naming the make target that fixes it
-        from actions.server import encoder
+        from rasa_plugins import encoder
 
         try:
             encoder.verify()
@@ -41,7 +41,7 @@ def main() -> None:
             sys.exit(1)
         encoder.serve_on_one_thread()
     sys.argv = ["rasa"] + args
-    from actions.server import patches
+    from rasa_plugins import patches
 
     patches.install()  # every change to Rasa, checked against its version
     from rasa.__main__ import main as rasa_main

@@ -14,14 +14,14 @@ nobody), and ``send_custom_json`` passed the message's keys to ``emit`` as keywo
 (the ``case_state`` message raised a TypeError). Custom JSON reaches the client as
 ``{"custom": {...}}``, the same shape as the REST channel's.
 
-Tokens are read by :func:`actions.server.tokens.claims`, as on every route of the Rasa
+Tokens are read by :func:`rasa_plugins.tokens.claims`, as on every route of the Rasa
 server (``exp`` required and capped, no leeway), and a connection is closed when its token
 expires. A browser may connect only from the panel's origin (``PANEL_ORIGIN``); a message
 longer than ``MAX_MESSAGE_CHARS``, or with metadata over ``settings.MAX_METADATA_BYTES``,
 is answered and dropped, and engine.io takes no packet larger than the Rasa server's
 request limit.
 
-Configured in credentials.yml as ``actions.server.channels.BoundSocketIOInput``. The secret
+Configured in credentials.yml as ``rasa_plugins.channels.BoundSocketIOInput``. The secret
 is ``jwt_key`` in credentials.yml or else the environment's ``RASA_JWT_SECRET`` (HS256);
 without one the channel refuses to start.
 """
@@ -45,7 +45,7 @@ from socketio import AsyncServer
 from socketio.exceptions import ConnectionRefusedError
 
 from actions import metadata, settings
-from actions.server import tokens
+from rasa_plugins import tokens
 
 logger = logging.getLogger(__name__)
 

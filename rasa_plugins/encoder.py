@@ -14,8 +14,8 @@ The model runs in the TensorFlow that Rasa already installs (``transformers``'
 vector is the mean of the last hidden states over the real tokens, L2-normalised, as
 sentence-transformers does.
 
-    python -m actions.server.encoder fetch    # what `make encoder` runs
-    python -m actions.server.encoder verify
+    python -m rasa_plugins.encoder fetch    # what `make encoder` runs
+    python -m rasa_plugins.encoder verify
 """
 from __future__ import annotations
 

@@ -11,7 +11,7 @@ holds tokens. ``type_name``, ``intent_name``, ``action_name`` (action or slot na
 Configured in endpoints.yml::
 
     tracker_store:
-      type: actions.server.tracker_store.EncryptedSQLTrackerStore
+      type: rasa_plugins.tracker_store.EncryptedSQLTrackerStore
 
 The database is ``TRACKER_DB_URL`` (any SQLAlchemy URL; default ``sqlite:///var/tracker.db``
 under the repository), unless endpoints.yml gives a full ``url``. Rows written before
@@ -33,7 +33,7 @@ from sqlalchemy.orm import declarative_base
 from actions import settings
 from actions.casenotes import crypto
 from actions.casenotes.store import tracker_database_url
-from actions.server import patches
+from rasa_plugins import patches
 
 logger = logging.getLogger(__name__)
 
@@ -93,7 +93,7 @@ class EncryptedSQLTrackerStore(SQLTrackerStore):
     ) -> None:
         crypto.get_fernet()  # fail at start-up, not at the first message, if no key
         settings.require_production_settings()  # however the Rasa server was started
-        patches.install()  # however the Rasa server was started (actions/server/patches.py)
+        patches.install()  # however the Rasa server was started (rasa_plugins/patches.py)
         given = url or (host if host and "://" in host else None)
         parsed = make_url(tracker_database_url(given))
         for name in _URL_PARTS:

@@ -12,13 +12,13 @@ The helpline's back end mints HS256 JWTs signed with ``RASA_JWT_SECRET``:
 * ``{"user": {"role": "supervisor", "supervisor": <id>}, "exp": ...}``: a supervisor's
   board (scripts/panel_server.py). It may read the board and acknowledge red flags, and
   write into no conversation: :meth:`Claims.allows` is false for every conversation, the
-  Rasa server refuses it on every route (actions/server/http_guard.py) and the Socket.IO
+  Rasa server refuses it on every route (rasa_plugins/http_guard.py) and the Socket.IO
   channel at connect.
 
 Rasa's HTTP API (sanic-jwt), the REST channel and the Socket.IO channel each read tokens
 their own way: sanic-jwt accepts a token without ``exp``, an expired one for another 180 s
 and answers an unexpected algorithm with a 500. :func:`claims` is the one reading used by
-all three here (the HTTP API through actions/server/http_guard.py): HS256 only, ``exp``
+all three here (the HTTP API through rasa_plugins/http_guard.py): HS256 only, ``exp``
 required, at most ``TOKEN_MAX_HOURS`` ahead, no leeway, a role this project knows.
 """
 from __future__ import annotations

@@ -2,7 +2,7 @@
 
 Rasa serialises the handling of one conversation with a lock. One Rasa server can keep
 its locks in memory; several servers behind a load balancer must share them in Redis.
-Configured in endpoints.yml as ``type: actions.server.lock_store.EnvLockStore``.
+Configured in endpoints.yml as ``type: rasa_plugins.lock_store.EnvLockStore``.
 
 Rasa 3.6's own ``RedisLockStore`` is not safe across servers: it issues a ticket by
 reading the lock, changing it in Python and writing it back (GET, then SET), so two

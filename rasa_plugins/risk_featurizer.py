@@ -1,6 +1,6 @@
 """An NLU featurizer that lets the intent classifier see what the red-flag rules see.
 
-Runs inside the Rasa server and `rasa train` (config.yml: `actions.server.risk_featurizer.
+Runs inside the Rasa server and `rasa train` (config.yml: `rasa_plugins.risk_featurizer.
 RiskFeaturizer`). For each message it adds one sentence-level feature per red-flag rule
 code (`actions.risk.detect_flags`: lemmas, word lists, negation) and two for deadlines
 (`actions.deadlines.find_deadline`). A bag of n-grams cannot tell "yp is suicidal" from

@@ -9,7 +9,7 @@ an unexpected algorithm with a 500; and Sanic takes request bodies of up to 100 
 :func:`install` adds one request middleware and a request size limit to the Rasa server's
 Sanic app, so that:
 
-* every bearer token, on every route, is read by :func:`actions.server.tokens.claims`
+* every bearer token, on every route, is read by :func:`rasa_plugins.tokens.claims`
   (HS256, ``exp`` required and at most ``TOKEN_MAX_HOURS`` ahead, no leeway): else 401;
 * a ``supervisor`` token (the board's) is refused on every route but ``/``: it may not
   read or write any conversation;
@@ -24,7 +24,7 @@ Sanic app, so that:
 * a request body larger than :func:`settings.max_request_bytes` is refused by Sanic with 413
   before it is read.
 
-Installed by the Rasa server's entry point (actions/server/run_rasa.py), nowhere else.
+Installed by the Rasa server's entry point (rasa_plugins/run_rasa.py), nowhere else.
 Refusals are logged with the route's shape and the reason only, never a token or text.
 """
 from __future__ import annotations
@@ -35,7 +35,7 @@ import re
 from typing import Any, Optional
 
 from actions import metadata, settings
-from actions.server import tokens
+from rasa_plugins import tokens
 
 logger = logging.getLogger(__name__)
 

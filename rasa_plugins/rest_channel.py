@@ -6,20 +6,20 @@ when handling a message fails it answers an empty list and logs the message text
 
 * requires ``Authorization: Bearer <JWT>`` signed with ``RASA_JWT_SECRET``, in
   development too (the launcher has the secret and the panel its demo token), read by
-  :func:`actions.server.tokens.claims` like every token of the Rasa server: a token of
+  :func:`rasa_plugins.tokens.claims` like every token of the Rasa server: a token of
   role ``admin`` may write to any conversation, one of role ``user`` only to its own,
   one of role ``supervisor`` to none. No token or a bad one: 401. A token for another
   conversation, or a supervisor's: 403. The message's metadata carries the counsellor's
   id from the token (``helpline_counsellor``; a value the client sent is dropped);
 * takes only JSON (``Content-Type: application/json``), a message of at most
   ``MAX_MESSAGE_CHARS`` characters, metadata of at most ``settings.MAX_METADATA_BYTES``
-  and a sender id the stores can hold (actions/server/http_guard.py checks the first
+  and a sender id the stores can hold (rasa_plugins/http_guard.py checks the first
   three before the body is read as JSON, and this channel again);
-* answers 503, with the message for the counsellor that actions/server/resilience.py
+* answers 503, with the message for the counsellor that rasa_plugins/resilience.py
   adds, when the message could not be handled (database down, a server fault), and logs
   only the exception's type.
 
-Configured in credentials.yml as ``actions.server.rest_channel.AuthRestInput``.
+Configured in credentials.yml as ``rasa_plugins.rest_channel.AuthRestInput``.
 """
 from __future__ import annotations
 
@@ -35,7 +35,7 @@ from sanic.request import Request
 from sanic.response import HTTPResponse
 
 from actions import metadata, settings
-from actions.server import http_guard, patches, resilience, tokens
+from rasa_plugins import http_guard, patches, resilience, tokens
 
 logger = logging.getLogger(__name__)
 
