@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import logging
 from actions import settings
+from actions.messages import say
 from actions.metadata import FAILED_STEP, FAULT_KEY, SKIPPED_CHECK  # noqa: F401  (re-exported)
 
 logger = logging.getLogger(__name__)
@@ -39,17 +40,11 @@ logger = logging.getLogger(__name__)
 HOOK = "action_validate_slot_mappings"
 DEFAULT_TIMEOUT = 10.0
 
-CHECK_SKIPPED_TEXT = (
-    "⚠ The red-flag check could NOT run on this message: the assistant's action service "
-    "is not answering. Check this message yourself for risk and deadlines. Your words are "
-    "kept and will be checked as soon as the service is back.")
-NOT_HANDLED_TEXT = (
-    "⚠ The assistant could not handle this message (its database or a service is not "
-    "answering). It was NOT checked for red flags and may not be saved: check it yourself "
-    "and send it again in a moment.")
-STEP_FAILED_TEXT = (
-    "⚠ The assistant could not complete that step: its action service is not answering. "
-    "What you typed is kept; try the step again in a moment.")
+# what the counsellor is told, from data/messages.yml (fault.*)
+CHECK_SKIPPED_TEXT = say("fault.check_skipped")
+NOT_HANDLED_TEXT = say("fault.not_handled")
+STEP_FAILED_TEXT = say("fault.step_failed")
+
 
 def action_timeout() -> float:
     """Seconds the Rasa server waits for one custom action (``ACTION_TIMEOUT``)."""

@@ -44,11 +44,14 @@ class Chat:
         r.raise_for_status()
         return r.json()
 
-    def tracker(self) -> dict:
+    def tracker(self, include_events: str = "AFTER_RESTART") -> dict:
+        """The tracker from Rasa's HTTP API; ``include_events="ALL"`` keeps the events
+        before a restart too."""
         from stack import admin_token
 
         token = admin_token(self.stack.secret)
         r = requests.get(f"{self.stack.rasa_url}/conversations/{self.id}/tracker",
+                         params={"include_events": include_events},
                          headers={"Authorization": f"Bearer {token}"}, timeout=30)
         r.raise_for_status()
         return r.json()

@@ -16,7 +16,7 @@ from support import ROOT
 #: names such as "advice.yml" have the shape of an id, but are files
 FILE_SUFFIXES = {"yml", "yaml", "py", "json", "db", "md", "txt", "key"}
 #: the modules of the action server (rasa_plugins/ runs in the Rasa server)
-MODULES = sorted(p for p in (ROOT / "actions").rglob("*.py") if "server" not in p.parts)
+MODULES = sorted([*(ROOT / "actions").rglob("*.py"), *(ROOT / "rasa_plugins").rglob("*.py")])
 
 
 def parsed() -> list[tuple[Path, ast.AST]]:
