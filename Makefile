@@ -17,7 +17,7 @@ export SQLALCHEMY_SILENCE_UBER_WARNING := 1
 export TF_CPP_MIN_LOG_LEVEL := 2
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: help install encoder model migrate run shell test lint validate unit e2e browser-test stories eval bench links browser clean
+.PHONY: help install encoder model migrate run shell test lint typecheck validate unit e2e browser-test stories eval bench links browser clean
 
 help:
 	@echo "make run    set up (venv, deps, migrations, model) and start the assistant"
@@ -27,6 +27,7 @@ help:
 	@echo "make bench  latency/throughput benchmark"
 	@echo "make links  load every link in data/ and print its status (needs a network)"
 	@echo "make lint   ruff: the defect checks in pyproject.toml (part of make test)"
+	@echo "make typecheck  mypy: the type checks in pyproject.toml (part of make test)"
 
 # --- set-up -------------------------------------------------------------------------
 install: $(STAMP)
@@ -61,12 +62,16 @@ run: model migrate
 shell: model migrate
 	@$(PY) scripts/stack.py shell
 
-test: lint model migrate validate unit e2e browser-test stories
+test: lint typecheck model migrate validate unit e2e browser-test stories
 	@echo "make test: all suites passed"
 
 # Defects, not style: the rules are in pyproject.toml ([tool.ruff]); nothing is reformatted.
 lint: $(STAMP)
 	$(RUFF) check .
+
+# Types of actions/ and rasa_plugins/: settings in pyproject.toml ([tool.mypy]).
+typecheck: $(STAMP)
+	$(VENV)/bin/mypy
 
 validate: $(STAMP)
 	$(RASA) data validate --fail-on-warnings --domain domain.yml --config config.yml --data $(RASA_DATA)

@@ -528,11 +528,12 @@ def check_said(state: CaseState, said: Said) -> tuple[CaseState, casestate.Outco
     """Open a case if this message starts one, then run every check on it."""
     opened_event = role_event = None
     button = said.intent == "start_case" and not said.text
+    named_role = button_role(said)
     if button and state.case_id and state.stage != CLOSED and not state.caller_role \
-            and button_role(said):
+            and named_role:
         # The answer to "Who is on the line?" on a case the counsellor's words opened: the
         # case goes on (it was a second case, and the first one's flags left the panel).
-        state, role_event = set_role(state, button_role(said), said.at)
+        state, role_event = set_role(state, named_role, said.at)
     # Over an open case, only a button (no text) or words that say so start a new one.
     new_case = not role_event and said.intent == "start_case" and (
         button or says_new_case(said.text))
@@ -544,8 +545,9 @@ def check_said(state: CaseState, said: Said) -> tuple[CaseState, casestate.Outco
             state, opened_event = open_case(state, role, said.at)
     outcome = casestate.check_message(state, said.text, said.intent, said.confidence, said.at,
                                       settings.timezone(), said.meaning)
-    if opened_event or role_event:
-        outcome.events.insert(0, opened_event or role_event)
+    first_event = opened_event or role_event
+    if first_event:
+        outcome.events.insert(0, first_event)
     return outcome.state, outcome, opened_event is not None
 
 
@@ -997,6 +999,7 @@ class ActionUndoDeadline(CaseAction):
         if event:
             notes.append(event)
         if result in ("restored", "passed"):
+            assert old is not None  # undo_deadline_move restores only a kept time
             at = datetime.fromisoformat(old)
             time = f"{at.astimezone(tz):%H:%M}"
             text = (say("deadline.undone", time=time,
@@ -1122,8 +1125,8 @@ def fallback_handover(state: CaseState) -> str:
         lines.append(say("handover.no_red_flags"))
     for code in state.dismissed_flags:
         lines.append(say("handover.dismissed_flag", flag=risk.flag_info(code)["label"]))
-    done = [i.label for i in guidance.checklist(state.path_role) if i.id in state.checklist_done]
-    covered = "; ".join(done)
+    ticked = [i.label for i in guidance.checklist(state.path_role) if i.id in state.checklist_done]
+    covered = "; ".join(ticked)
     lines.append(say("handover.checklist_covered", items=covered) if covered
                  else say("handover.checklist_covered_none"))
     skipped = [i.label for i in guidance.checklist(state.path_role)

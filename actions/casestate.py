@@ -372,6 +372,8 @@ def meaning_veto(meaning: dict[str, Any] | None, code: str) -> float | None:
     enough the words do not carry the flag to overrule the other voters); else None. The
     bar is 0 for self-harm: that flag is never vetoed."""
     vote = ((meaning or {}).get("votes") or {}).get(code)
+    if vote is None:
+        return None
     try:
         score, bar = float(vote["score"]), float(vote.get("veto") or 0.0)
     except (KeyError, TypeError, ValueError, AttributeError):
@@ -425,14 +427,14 @@ def check_message(state: CaseState, text: str, intent: str | None, confidence: f
         if code not in votes:
             continue
         words, source = votes[code][0][0], " + ".join(source for _, source in votes[code])
-        score = meaning_veto(meaning, code)
-        if score is not None and code not in state.red_flags and not any(
+        veto = meaning_veto(meaning, code)
+        if veto is not None and code not in state.red_flags and not any(
                 source.startswith("meaning:") for _, source in votes[code]):
             # the meaning voter's second opinion overrules the rules and the classifier
             # here ("her cousin is sat with her helping"): kept in the notes for review
             outcome.events.append({"kind": "red_flag_not_raised", "code": code,
                                    "text": quote(words), "at": now,
-                                   "source": f"{source}; vetoed by meaning:{score:.2f}"})
+                                   "source": f"{source}; vetoed by meaning:{veto:.2f}"})
             continue
         ended = risk.contact_ended(text) if code == "ongoing_risk" else None
         if ended and code not in state.red_flags:
@@ -492,16 +494,15 @@ def check_deadline(state: CaseState, outcome: Outcome, text: str, intent: str | 
     if found.status == "shift":
         # "he's pushed it back an hour": the case's deadline moves by that much; with none
         # set, the assistant asks for the time
+        assert found.shift is not None  # a "shift" always carries its amount
         found = dataclasses.replace(
             found, status="set", at=datetime.fromisoformat(state.deadline_at) + found.shift,
-            shift=None) if live else dataclasses.replace(
+            shift=None) if live and state.deadline_at else dataclasses.replace(
             found, status="ambiguous", shift=None,
             question=say("deadline.ask_moved_from", words=quote(found.words)))
     words = quote(found.words)
     if found.status == "set" and found.at is not None:
-        if found.at <= now:
-            found = dataclasses.replace(found, status="passed")
-        else:
+        if found.at > now:
             previous = state.deadline_at
             new_at = found.at.replace(microsecond=0).isoformat()
             if new_at == previous:
@@ -531,6 +532,7 @@ def check_deadline(state: CaseState, outcome: Outcome, text: str, intent: str | 
                 outcome.announcements.append(Announcement(
                     say("deadline.set", deadline=deadline, words=words)))
             return
+        found = dataclasses.replace(found, status="passed")
     if found.status == "ambiguous":
         state.previous_deadline = None  # the deadline moved on: no undo of an older move
         state.deadline_status = "ambiguous"

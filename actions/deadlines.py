@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any, Iterator, Sequence
 from zoneinfo import ZoneInfo
 
 import yaml
@@ -236,7 +236,7 @@ def unit_of(raw: str) -> str:
     return "hours"
 
 
-def durations(text: str, now: datetime, duck: list[Any] = ()) -> list[Candidate]:
+def durations(text: str, now: datetime, duck: Sequence[Any] = ()) -> list[Candidate]:
     """Durations in the text, as deadlines counted from ``now``: this module's reader's,
     and Duckling's (``duck``) where it reads more ("a week", "an hour and a half")."""
     found = []
@@ -355,8 +355,8 @@ def day_offset(text: str, today_date: date) -> int | None:
     past = re.search(r"\b(?:yesterday|last night)\b", lowered)
     later = past and re.search(r"\b(?:today|tonight|this (?:evening|afternoon))\b",
                                lowered[past.end():])
-    if later and re.match(r"\s*(?:he|they|the offender|offender|scammer)\s+(?:said|told|wrote|"
-                          r"gave)\b[^.;!?]*$", lowered[past.end():past.end() + later.start()]) \
+    if past and later and re.match(r"\s*(?:he|they|the offender|offender|scammer)\s+(?:said|told|wrote|"
+                                   r"gave)\b[^.;!?]*$", lowered[past.end():past.end() + later.start()]) \
             and not patterns()["revision"].search(lowered, past.end() + later.end()):
         return -1  # "yesterday he said 'by 10 tonight', nothing since": last night's
     if later:
@@ -400,13 +400,13 @@ def day_offset(text: str, today_date: date) -> int | None:
                 ahead = (date(year, month, day_of_month) - today_date).days
                 if 0 <= ahead <= 31:
                     return ahead
-    day = patterns()["weekday"].search(text) or WEEKEND_SHORT.search(lowered)
-    if day and re.search(r"\b(?:tonight|today|this (?:evening|afternoon))\b", lowered[day.end():]):
+    weekday = patterns()["weekday"].search(text) or WEEKEND_SHORT.search(lowered)
+    if weekday and re.search(r"\b(?:tonight|today|this (?:evening|afternoon))\b", lowered[weekday.end():]):
         return 0  # "originally said monday, now he's brought it forward to 11:30 tonight"
-    if day:
+    if weekday:
         # (next, day) in each alternative of the pattern: "sun at 9" fills the second pair
-        name = next(g for g in day.groups()[1::2] if g).lower()
-        said_next = any(day.groups()[0::2])
+        name = next(g for g in weekday.groups()[1::2] if g).lower()
+        said_next = any(weekday.groups()[0::2])
         ahead = (words()["weekdays"].get(name, WEEKEND_DAYS.get(name, 0))
                  - today_date.weekday()) % 7
         return ahead + 7 if said_next and ahead == 0 else ahead
@@ -794,7 +794,7 @@ def pick(found: list[Candidate], text: str) -> Candidate:
     return (in_demand or demanded or ordered)[0]
 
 
-def is_vague_deadline(text: str, vague: re.Match, cue_anywhere: bool) -> bool:
+def is_vague_deadline(text: str, vague: re.Match | VagueMention, cue_anywhere: bool) -> bool:
     """A vague time in the note is the offender's deadline, not when something happened."""
     first = vague.group(0).split()[0].lower()
     if first in DEADLINE_WORDS:  # "before school tomorrow"
@@ -802,7 +802,9 @@ def is_vague_deadline(text: str, vague: re.Match, cue_anywhere: bool) -> bool:
     if vague.group(0).lower() in (words().get("vague_needs_offender") or []):
         # "he said soon" is his; "yp wants to stop soon" is not
         begin = max((m.end() for m in re.finditer(r"[.!?;\n]", text[:vague.start()])), default=0)
-        end = re.search(r"[.!?;\n]|$", text[vague.end():]).start() + vague.end()
+        stop = re.search(r"[.!?;\n]|$", text[vague.end():])
+        assert stop is not None  # "|$" always matches
+        end = stop.start() + vague.end()
         sentence = text[begin:end]
         return has_demand(sentence) or bool(patterns()["offender"].search(sentence))
     if patterns()["not_vague"].search(text[:vague.start()]):  # "said tonight '...'"
@@ -831,7 +833,7 @@ def own_plan(text: str, start: int) -> bool:
     begin = max((m.end() for m in re.finditer(r"[.;!?\n]", text[:start])), default=0)
     before = text[begin:start]
     plan = patterns()["own_plan"].search(before)
-    return bool(plan) and not patterns()["offender_says"].search(before[plan.end():])
+    return plan is not None and not patterns()["offender_says"].search(before[plan.end():])
 
 
 def about_something_else(text: str, start: int, end: int) -> bool:
@@ -966,6 +968,8 @@ def _read(text: str, now: datetime, tz: ZoneInfo, awaiting_time: bool) -> Deadli
             return later
         if later is not None and later.status == "shift":
             # "deadline was 10 but he pushed it back 30 mins": the time said before, moved
+            # (later was read after the revision; a "shift" always carries its amount)
+            assert revision is not None and later.shift is not None
             before = clocks(text[:revision.start()], now, tz, True)
             if before:
                 at = before[0].at + later.shift
@@ -1008,7 +1012,10 @@ def _read(text: str, now: datetime, tz: ZoneInfo, awaiting_time: bool) -> Deadli
              and not about_something_else(text, c.start, c.start + len(c.said))]
     moved = shifted(text, found, now)
     if moved is not None:
-        return moved if moved.status == "shift" else dataclasses.replace(
+        if moved.status == "shift":
+            return moved
+        assert moved.at is not None  # shifted() gives a time to all but a "shift"
+        return dataclasses.replace(
             moved, status="set" if moved.at > now else "passed", correction=correction)
     if found:
         chosen = pick(found, text)
@@ -1023,6 +1030,7 @@ def _read(text: str, now: datetime, tz: ZoneInfo, awaiting_time: bool) -> Deadli
         at = chosen.at.astimezone(tz)
         status = "set" if at > now else "passed"
         return Deadline(status, at, chosen.said, correction)
+    vague: re.Match | VagueMention | None
     vague = next((v for v in p["ambiguous"].finditer(text)
                   if is_vague_deadline(text, v, cue_anywhere=awaiting_time or correction)
                   and not about_something_else(text, v.start(), v.end())), None)

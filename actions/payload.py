@@ -36,4 +36,4 @@ def was_button(text: str, intent: str | None) -> bool:
     """In the action server: the message was a button payload that Rasa read as one (its
     intent is the payload's own). A typed ``/...`` was classified from its words instead."""
     match = PAYLOAD.fullmatch(text.strip())
-    return bool(match) and match.group("intent") == intent
+    return match is not None and match.group("intent") == intent

@@ -49,7 +49,7 @@ ESCALATION_ROLES = ("child", "parent_carer", "other")
 
 
 @lru_cache(maxsize=None)
-def flag_info(code: str, role: str | None = None) -> dict[str, str]:
+def flag_info(code: str, role: str | None = None) -> dict[str, Any]:
     """Label, short label (for buttons), meaning and escalation step of a flag, and the
     confirmation its dismissal needs, if any (data/risk/flags.yml). The escalation step is
     worded for the caller ``role`` (the child's own words when the caller is not known)."""
@@ -102,7 +102,7 @@ def token_specs(line: str, lists: dict[str, list[str]]) -> list[dict[str, Any]]:
             named = word.startswith("{") and word.endswith("}")
             words += lists[word[1:-1]] if named else [word]  # KeyError: list missing
         if all(w.startswith("=") for w in words):  # exact forms: "=sent" is not "send"
-            spec = {"LOWER": {"IN": sorted({w[1:].lower() for w in words})}}
+            spec: dict[str, Any] = {"LOWER": {"IN": sorted({w[1:].lower() for w in words})}}
             specs.append({**spec, "OP": "?"} if optional else spec)
             continue
         keys: list[str] = []
@@ -116,7 +116,7 @@ def token_specs(line: str, lists: dict[str, list[str]]) -> list[dict[str, Any]]:
         if multi and not keys and len(words) == 1:  # a plain multi-token word: "can't"
             specs += [{"NORM": k} for k in multi[0]]
             continue
-        spec: dict[str, Any] = {"NORM": {"IN": sorted(set(keys))}}
+        spec = {"NORM": {"IN": sorted(set(keys))}}
         if optional:
             spec["OP"] = "?"
         specs.append(spec)
@@ -141,7 +141,7 @@ def matcher() -> Matcher:
 @lru_cache(maxsize=1)
 def negation() -> dict[str, Any]:
     spec = load("negation.yml")
-    cues = set()
+    cues: set[str] = set()
     for cue in spec["cues"]:
         doc = get_nlp()(str(cue))
         # "isn't" is two tokens, "is" + "n't": only the negating part is a cue.

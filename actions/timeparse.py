@@ -71,7 +71,9 @@ def _keep_python_signal_handlers() -> None:
         return
     for name in ("SIGINT", "SIGTERM", "SIGHUP"):
         number = getattr(signal, name, None)
-        handler = signal.getsignal(number) if number is not None else None
+        if number is None:  # no SIGHUP on Windows
+            continue
+        handler = signal.getsignal(number)
         if handler is not None:
             signal.signal(number, handler)  # Python's view was never changed: reinstall it
 

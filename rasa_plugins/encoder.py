@@ -145,7 +145,7 @@ class Encoder:
         # one graph for every batch shape (eager calls cost about six times as much)
         @tf.function(input_signature=[ids, ids, ids])
         @tf.autograph.experimental.do_not_convert
-        def pooled(input_ids, attention_mask, token_type_ids):  # type: ignore[no-untyped-def]
+        def pooled(input_ids, attention_mask, token_type_ids):
             hidden = self.model(input_ids=input_ids, attention_mask=attention_mask,
                                 token_type_ids=token_type_ids, training=False).last_hidden_state
             mask = tf.cast(attention_mask, tf.float32)[..., None]

@@ -74,7 +74,7 @@ class RedisMutexLockStore(LockStore):
 class EnvLockStore:
     """Factory that Rasa calls like a lock store class: ``EnvLockStore(endpoint_config=...)``."""
 
-    def __new__(cls, endpoint_config: Any = None) -> LockStore:  # type: ignore[misc]
+    def __new__(cls, endpoint_config: Any = None) -> LockStore:
         url = settings.env("REDIS_URL", "")
         if not url:
             return InMemoryLockStore()

@@ -237,10 +237,10 @@ class Voter:
         raised = [v for v in votes.values()
                   if v.score >= min(self.threshold(v.code), self.context_threshold(v.code))]
         for vote in raised:  # the sentence that says it, when the piece has several
-            parts = sentences(vote.words)
-            if parts:
+            said = sentences(vote.words)
+            if said:
                 j = CODES.index(vote.code)
-                vote.words = parts[int(np.argmax(self.scores_of(parts)[:, j]))]
+                vote.words = said[int(np.argmax(self.scores_of(said)[:, j]))]
         return votes
 
     def output(self, text: str) -> dict[str, Any]:
@@ -248,9 +248,9 @@ class Voter:
         only for a flag at or over a threshold (the parse data is stored encrypted)."""
         out: dict[str, Any] = {"encoder": encoder_module.NAME, "votes": {}}
         for code, vote in self.vote(text).items():
-            entry = {"score": round(vote.score, 4), "threshold": self.threshold(code),
-                     "context_threshold": self.context_threshold(code),
-                     "veto": float(self.model["flags"][code].get("veto", 0.0))}
+            entry: dict[str, Any] = {"score": round(vote.score, 4), "threshold": self.threshold(code),
+                                     "context_threshold": self.context_threshold(code),
+                                     "veto": float(self.model["flags"][code].get("veto", 0.0))}
             if vote.score >= min(entry["threshold"], entry["context_threshold"]):
                 entry["words"] = vote.words
             out["votes"][code] = entry

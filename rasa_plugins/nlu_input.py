@@ -70,4 +70,4 @@ def install() -> None:
         return parse_data
 
     parse_message.__wrapped__ = original  # type: ignore[attr-defined]
-    MessageProcessor.parse_message = parse_message  # type: ignore[method-assign]
+    MessageProcessor.parse_message = parse_message

@@ -51,7 +51,8 @@ class RasaVersionError(RuntimeError):
 
 def check_version(version: str | None = None) -> None:
     if version is None:
-        from rasa.version import __version__ as version
+        from rasa.version import __version__
+        version = __version__
     if version != RASA_VERSION:
         raise RasaVersionError(
             f"this assistant's changes to Rasa were written for Rasa {RASA_VERSION}, and Rasa "
@@ -101,7 +102,7 @@ def _guard_every_app() -> None:
 
     configure = getattr(rasa.core.run.configure_app, "__wrapped__", rasa.core.run.configure_app)
 
-    def configure_app(*args, **kwargs):  # type: ignore[no-untyped-def]
+    def configure_app(*args, **kwargs):
         app = configure(*args, **kwargs)
         http_guard.install(app)
         return app

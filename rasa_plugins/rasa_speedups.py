@@ -55,4 +55,4 @@ def install() -> None:
 
     setattr(_validate_action_result, _INSTALLED, True)
     _validate_action_result.__wrapped__ = RemoteAction._validate_action_result  # type: ignore[attr-defined]
-    RemoteAction._validate_action_result = _validate_action_result  # type: ignore[method-assign]
+    RemoteAction._validate_action_result = _validate_action_result

@@ -74,14 +74,14 @@ class TrackerStoreUnavailable(RuntimeError):
     """The conversation store failed: the message cannot be handled with its conversation."""
 
 
-def refuse_without_tracker(self, error: Exception) -> None:  # type: ignore[no-untyped-def]
+def refuse_without_tracker(self, error: Exception) -> None:
     """``FailSafeTrackerStore``'s error callback: raise, never fall back to memory."""
     logger.error("tracker store failed (%s); the message is not handled",
                  type(error).__name__)
     raise TrackerStoreUnavailable("the conversation store is not answering") from error
 
 
-async def tell_the_counsellor(message, text: str) -> None:  # type: ignore[no-untyped-def]
+async def tell_the_counsellor(message, text: str) -> None:
     try:
         await message.output_channel.send_text_message(message.sender_id, text)
     except Exception as exc:  # the channel itself is broken: nothing more to do
@@ -106,13 +106,13 @@ def install() -> None:
     from rasa.core.agent import Agent
     from rasa.core.tracker_store import FailSafeTrackerStore
 
-    FailSafeTrackerStore.on_tracker_store_error = refuse_without_tracker  # type: ignore
-    FailSafeTrackerStore.on_tracker_store_retrieve_error = refuse_without_tracker  # type: ignore
+    FailSafeTrackerStore.on_tracker_store_error = refuse_without_tracker
+    FailSafeTrackerStore.on_tracker_store_retrieve_error = refuse_without_tracker
 
     rasa_action.DEFAULT_REQUEST_TIMEOUT = action_timeout()  # read at call time in run()
     original_run = getattr(RemoteAction.run, "__wrapped__", RemoteAction.run)
 
-    async def run_or_say_so(self, output_channel, nlg, tracker, domain):  # type: ignore[no-untyped-def]
+    async def run_or_say_so(self, output_channel, nlg, tracker, domain):
         message_id = getattr(tracker.latest_message, "message_id", None)
         if message_id and _timed_out.get(tracker.sender_id) == message_id:
             # the check of this very message timed out: do not keep the counsellor
@@ -134,11 +134,11 @@ def install() -> None:
         return events
 
     run_or_say_so.__wrapped__ = original_run  # type: ignore[attr-defined]
-    RemoteAction.run = run_or_say_so  # type: ignore[method-assign]
+    RemoteAction.run = run_or_say_so
 
     original_handle = getattr(Agent.handle_message, "__wrapped__", Agent.handle_message)
 
-    async def handle_or_say_so(self, message):  # type: ignore[no-untyped-def]
+    async def handle_or_say_so(self, message):
         try:
             return await original_handle(self, message)
         except Exception as exc:  # every channel calls this; Rasa would log the text
@@ -148,6 +148,6 @@ def install() -> None:
             return None
 
     handle_or_say_so.__wrapped__ = original_handle  # type: ignore[attr-defined]
-    Agent.handle_message = handle_or_say_so  # type: ignore[method-assign]
+    Agent.handle_message = handle_or_say_so
     logger.info("custom actions: %.0f s timeout, failures are told to the counsellor",
                 rasa_action.DEFAULT_REQUEST_TIMEOUT)

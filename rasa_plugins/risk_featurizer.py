@@ -81,7 +81,7 @@ class RiskFeaturizer(SparseFeaturizer, GraphComponent):
         """The rule files and modules: Rasa's training cache must not reuse features made
         by rules that have since changed."""
         digest = hashlib.sha256()
-        modules = [Path(module.__file__) for module in (risk, deadlines, nlp)]
+        modules = [Path(risk.__file__), Path(deadlines.__file__), Path(nlp.__file__)]
         for path in sorted(RISK_DATA.rglob("*.yml")) + modules:
             digest.update(path.read_bytes())
         return digest.hexdigest()

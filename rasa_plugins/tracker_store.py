@@ -70,7 +70,7 @@ class EncryptedText(sa.types.TypeDecorator):
 class EncryptedSQLTrackerStore(SQLTrackerStore):
     """``SQLTrackerStore`` on ``TRACKER_DB_URL`` with ``events.data`` encrypted."""
 
-    Base = declarative_base()
+    Base: Any = declarative_base()  # Any: mypy cannot see through declarative_base()
 
     class SQLEvent(Base):  # same table and columns as Rasa's, data encrypted
         __tablename__ = "events"
@@ -82,6 +82,8 @@ class EncryptedSQLTrackerStore(SQLTrackerStore):
         intent_name = sa.Column(sa.String(255))
         action_name = sa.Column(sa.String(255))
         data = sa.Column(EncryptedText)
+
+    engine: Any  # set by Rasa's SQLTrackerStore.__init__, replaced in ours
 
     def __init__(
         self,

@@ -645,9 +645,9 @@ def to_handover(summary: dict[str, Any]) -> str:
     for f in sorted(flags, key=lambda f: (bool(f["dismissed"]), _flag_severity(f["code"]))):
         words = clip(f["words"], WORDS_LIMIT)
         flag_words.append(_one_line(f["words"]))
-        said = say("handover.words", words=words) if words else ""
+        quoted = say("handover.words", words=words) if words else ""
         if f["dismissed"]:
-            lines.append(say("handover.dismissed", flag=_flag_label(f["code"]), words=said,
+            lines.append(say("handover.dismissed", flag=_flag_label(f["code"]), words=quoted,
                              reason=clip(f["dismissed"], LINE_LIMIT),
                              time=clock(f["dismissed_at"])))
         else:
@@ -660,7 +660,7 @@ def to_handover(summary: dict[str, Any]) -> str:
             found = say("handover.found_by", checks=_found_by(source)) if alone else ""
             acks = f.get("acknowledged") or []
             seen = say("handover.acknowledged", time=clock(acks[0]["at"])) if acks else ""
-            lines.append(say("handover.red_flag", flag=_flag_label(f["code"]), words=said,
+            lines.append(say("handover.red_flag", flag=_flag_label(f["code"]), words=quoted,
                              found_by=found, escalation=done, acknowledged=seen))
 
     # the texts quoted in full above the answers, so neither an answer nor a note repeats
@@ -726,10 +726,10 @@ def to_handover(summary: dict[str, Any]) -> str:
     if not_reached:  # (the suicide and self-harm question has its own line above)
         shown_now = not_reached[:NOT_REACHED_SHOWN]
         more = len(not_reached) - len(shown_now)
-        items = "; ".join(labels.get(k, k) for k in shown_now)
-        lines.append(say("handover.not_reached_more", count=len(not_reached), items=items,
+        listed = "; ".join(labels.get(k, k) for k in shown_now)
+        lines.append(say("handover.not_reached_more", count=len(not_reached), items=listed,
                          more=more) if more
-                     else say("handover.not_reached", count=len(not_reached), items=items))
+                     else say("handover.not_reached", count=len(not_reached), items=listed))
 
     titles = list(dict.fromkeys(advice_title(a["code"], role)
                                 for a in _first_of_each(summary["advice"])))
