@@ -132,8 +132,10 @@ def patterns() -> dict[str, re.Pattern[str]]:
             rf"\b(?:{alternation(w['offender_words_plan'], spaces=True)})\s*(?:'s|\s+has|\s+have|'ve)?\s+"
             r"(?:given|gave|said|says)\b", re.I),
         "own_plan": re.compile(
-            rf"\b(?:{alternation(w['own_plan_people'], spaces=True)})\s+(?:(?:{alternation(w['own_plan_fillers'], spaces=True)})\s+)?"
+            rf"\b(?:{alternation(w['own_plan_people'], spaces=True)})(?:\s+|(?=['’]))(?:(?:{alternation(w['own_plan_fillers'], spaces=True)})\s+)?"
             rf"(?:{plan_verbs})\b", re.I),
+        "other_deadline": re.compile(
+            rf"\b(?:{alternation(w.get('other_deadlines') or [], spaces=True)})\s+(?:deadline|due)\b", re.I),
         "offender_sent": re.compile(
             rf"[\s,]*(?:{alternation(w['offender_words_plan'], spaces=True)})\s+"
             rf"(?:{alternation(w['offender_sent_verbs'])})\b", re.I),
@@ -341,6 +343,12 @@ WEEKEND_SHORT = re.compile(
     r"(?![\w])|(next\s+)?(?<![\w])(sat|sun)(?=\.?\s+(?:at\s+)?(?:\d|noon|midday|midnight))")
 
 
+#: a day word right after a clock time: today's (group 1) or tomorrow's
+DAY_AFTER_CLOCK = re.compile(r"\s*(?:o'?clock\s*)?(?:(tonight|today|this\s+(?:evening|afternoon))"
+                             r"|(tomorrow))\b", re.I)
+
+
+@lru_cache(maxsize=256)  # the same note's day, asked once per clock time in it
 def day_offset(text: str, today_date: date) -> int | None:
     """Days from today that the note's deadline falls on ("tomorrow", "friday"), if said."""
     lowered = text.lower()
@@ -529,7 +537,11 @@ def clocks(text: str, now: datetime, tz: ZoneInfo, bare: bool,
             if hour == 12 and not ampm \
                     and re.match(r"\s*(o'?clock\s*)?(tonight|at night)\b", text[m.end():], re.I):
                 hour, word = 0, "midnight"  # "by 12 tonight", "half twelve tonight": 00:30
-        offset = day_offset(text, local_now.date())
+        # the day said right after the clock decides ("9pm tonight, she has netball
+        # tomorrow"); else the note's day word, wherever it is
+        said_day = DAY_AFTER_CLOCK.match(text, m.end()) if not re.search(
+            r"\b(?:yesterday|last night)\b", text, re.I) else None
+        offset = (0 if said_day.group(1) else 1) if said_day else day_offset(text, local_now.date())
         if word == "midnight":
             offset = 1 if offset in (None, 0) else offset + 1
         base = local_now.date() + timedelta(days=offset or 0)
@@ -820,17 +832,26 @@ def is_vague_deadline(text: str, vague: re.Match | VagueMention, cue_anywhere: b
 CLAUSE_BREAK = re.compile(r"[,;.!?:]|\s(?:but|and then|then|while)\s", re.I)
 
 
+#: a clause is read at most this far either side of its time: a note of 20,000 characters
+#: with no punctuation and hundreds of times is read in seconds, not minutes
+CLAUSE_REACH = 300
+
+
 def clause_around(text: str, start: int, end: int) -> str:
-    begin = max((m.end() for m in CLAUSE_BREAK.finditer(text, 0, start)), default=0)
-    after = CLAUSE_BREAK.search(text, end)
-    return text[begin:after.start() if after else len(text)]
+    """The clause of ``text`` that holds ``start:end``, at most CLAUSE_REACH characters
+    either side of it."""
+    reach = max(0, start - CLAUSE_REACH)
+    begin = max((m.end() for m in CLAUSE_BREAK.finditer(text, reach, start)), default=reach)
+    after = CLAUSE_BREAK.search(text, end, end + CLAUSE_REACH)
+    return text[begin:after.start() if after else min(len(text), end + CLAUSE_REACH)]
 
 
 def own_plan(text: str, start: int) -> bool:
     """The time at ``start`` is in a sentence of someone's own plan ("yp wants to block him
     by 9": ``own_plan_*`` in the data file), with no word of the offender's after it ("yp
     wants to pay but he said by 9pm")."""
-    begin = max((m.end() for m in re.finditer(r"[.;!?\n]", text[:start])), default=0)
+    reach = max(0, start - CLAUSE_REACH)
+    begin = max((m.end() for m in re.finditer(r"[.;!?\n]", text[reach:start])), default=0) + reach
     before = text[begin:start]
     plan = patterns()["own_plan"].search(before)
     return plan is not None and not patterns()["offender_says"].search(before[plan.end():])
@@ -845,10 +866,14 @@ def about_something_else(text: str, start: int, end: int) -> bool:
         return True
     clause = clause_around(text[:start] + " " * (end - start) + text[end:], start, end)
     p = patterns()
-    if re.search(r"\b(?:sent|paid|transferred)\s+(?:\S+\s+){0,2}?(?:[£$€]|money|cash|gift)",
+    if re.search(r"\b(?:sent|paid|transferred|got|received|spent)\s+(?:\S+\s+){0,2}?(?:[£$€]|money|cash|gift)",
                  clause, re.I) \
             and not re.search(r"\b(?:till|til|until|by|before|deadline|within)\b", clause, re.I):
         return True  # "she sent $50 at 3pm yesterday": when a payment was made
+    if p["other_deadline"].search(clause):
+        return True  # "coursework deadline fri 9am": someone else's deadline
+    if TIME_NOW_BEFORE.search(text[max(0, start - 40):start]) and TIME_NOW_AFTER.match(text, end):
+        return True  # "he's in new york and it's 11am there": what the time is, not a demand
     if p["demand_in_clause"].search(clause):
         return False
     if p["other_event"].search(clause):
@@ -858,6 +883,12 @@ def about_something_else(text: str, start: int, end: int) -> bool:
     return bool(re.search(r"\bfrom\s+\S+.*\b(?:till|til|until|to)\b", clause, re.I)) \
         and not p["revision"].search(clause)
 
+
+#: "it's 11am there", "it's nearly 4 now": a statement of what the time is somewhere
+TIME_NOW_BEFORE = re.compile(r"\bit(?:['’]?s|\s+is)\s+(?:now\s+|only\s+|already\s+|nearly\s+|almost\s+"
+                             r"|just\s+(?:gone|after)\s+)?$", re.I)
+TIME_NOW_AFTER = re.compile(r"\s*(?:there|here|now|for\s+(?:him|them)|where\s+(?:he|they)\s+(?:is|are))\b",
+                            re.I)
 
 #: "by 11pm there": the clock of the place the note names
 CLOCK_THERE = re.compile(r"(?:\d(?:\s*[ap]\.?m\.?)?|midnight|noon|midday)\s+"

@@ -143,6 +143,46 @@ def _moment(value: dict, tz: ZoneInfo) -> tuple[datetime | None, str, bool]:
             value.get("grain", ""), False)
 
 
+#: words Duckling may combine into one time ("9", "pm", "tomorrow", "half"): its work grows
+#: exponentially with how many stand together ("by 9pm" ten times over took 8 s, twenty-five
+#: times minutes), so no piece it reads holds more than MAX_TIME_WORDS of them
+TIME_WORDS = frozenset((
+    "noon midday midnight tonight today tomorrow tmrw morning afternoon evening night am pm "
+    "half quarter hour hours hr hrs min mins minute minutes day days week weeks weekend mon "
+    "tue tues wed thu thurs fri sat sun monday tuesday wednesday thursday friday saturday "
+    "sunday").split())
+TOKEN = re.compile(r"\d+|[^\W\d_]+")
+MAX_TIME_WORDS = 10
+SENTENCE_END = re.compile(r"[.!?;\n]+")
+
+
+def time_words(text: str) -> list[re.Match[str]]:
+    """The numbers and time words of ``text`` ("9pm": two)."""
+    return [m for m in TOKEN.finditer(text) if m.group().isdigit() or m.group().lower() in TIME_WORDS]
+
+
+def pieces(text: str) -> list[tuple[int, str]]:
+    """(offset, piece) to read: the whole text when it holds few time words (Duckling sees
+    every combination), else its sentences, and a sentence with too many of them in runs
+    of MAX_TIME_WORDS time words."""
+    if len(time_words(text)) <= MAX_TIME_WORDS:
+        return [(0, text)]
+    out = []
+    begin = 0
+    for end in [m.end() for m in SENTENCE_END.finditer(text)] + [len(text)]:
+        sentence = text[begin:end]
+        words = time_words(sentence)
+        cut = 0
+        for i in range(MAX_TIME_WORDS, len(words), MAX_TIME_WORDS):
+            split = words[i].start()  # a run ends before its next time word's own word
+            split = sentence.rfind(" ", cut, split) + 1 or split
+            out.append((begin + cut, sentence[cut:split]))
+            cut = split
+        out.append((begin + cut, sentence[cut:]))
+        begin = end
+    return [(offset, piece) for offset, piece in out if piece.strip()]
+
+
 def mentions(text: str, now: datetime, tz: ZoneInfo) -> list[Mention]:
     """Every time expression in ``text``, as Duckling reads it at ``now`` in ``tz``,
     in the order they are said."""
@@ -152,12 +192,16 @@ def mentions(text: str, now: datetime, tz: ZoneInfo) -> list[Mention]:
     # becomes a space, so positions stay those of the note.
     text = UNSAFE.sub(" ", text)
     found = []
-    try:
-        parsed = engine().parse(text, now, tz.key)
-    except BaseException as exc:  # a Rust panic (pyo3) is not an Exception
-        if type(exc).__name__ == "PanicException":
-            raise RuntimeError("Duckling could not read this text") from None
-        raise
+    parsed = []
+    for offset, piece in pieces(text):
+        try:
+            read = engine().parse(piece, now, tz.key)
+        except BaseException as exc:  # a Rust panic (pyo3) is not an Exception
+            if type(exc).__name__ == "PanicException":
+                raise RuntimeError("Duckling could not read this text") from None
+            raise
+        parsed += [dict(entity, start=entity["start"] + offset, end=entity["end"] + offset)
+                   for entity in read]
     for entity in parsed:
         value = entity.get("value") or {}
         start, end, said = entity["start"], entity["end"], entity["body"]

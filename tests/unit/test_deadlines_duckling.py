@@ -429,13 +429,25 @@ def test_the_tenth_set_kinds(text, at):
 
 
 @pytest.mark.parametrize("text", [
-    # the young person's, a parent's or the counsellor's own plan is not the offender's demand
+    # the young person's, a parent's or the counsellor's own plan, someone else's time, what the
+    # time is somewhere: not the offender's demand
     "yp told him she'd pay by 4pm, he hasn't replied",
     "cslr advised not to pay, will help yp report to CEOP before 4",
     "yp wants to block him by 9 before school",
     "she thinks he'll probably say midnight",
     "she wants to sort this before midnight",
     "yp said she'll reply 'in 5 mins' to stall him",
+    # someone else's time: a parent giving time, the child's own plan or request, the
+    # counsellor's follow-up, another deadline, an everyday activity, what the time is
+    "dad gave him 15 mins to come off the xbox",
+    "she'll ring her nan in 3 hrs once she's calmer",
+    "cslr to follow up within 48 hrs",
+    "essay due thurs 10am as well, she's overwhelmed",
+    "homework deadline monday 9am on top of this",
+    "he told her she needs until 7, no reply from him",
+    "football at 5 tmrw, she still wants to go",
+    "he claims he's in lagos and it's 3am there",
+    "she received £25 for her birthday on saturday",
 ])
 def test_someones_own_plan_is_not_a_deadline(text):
     found = find_deadline(text, TUE, LONDON)
@@ -473,3 +485,31 @@ def test_last_nights_tonight_is_over():
     assert found is not None and found.status == "passed", found
     moved = find_deadline("yesterday he said 'by 10 tonight' but now he says 11 tonight", NOW, LONDON)
     assert moved is not None and moved.at.isoformat() == "2026-11-24T23:00:00+00:00", moved
+
+
+@pytest.mark.parametrize("text, expected", [
+    # the same words around the offender's own demand keep his deadline
+    ("yp needs to send £80 by 9.15pm", "2026-11-24T21:15:00+00:00"),
+    ("he gave her 15 mins to pay", "2026-11-24T18:45:00+00:00"),
+    ("deadline is 9pm tonight, she has football tmrw", "2026-11-24T21:00:00+00:00"),
+    ("it's 9pm tonight or he posts them", "2026-11-24T21:00:00+00:00"),
+])
+def test_the_offenders_deadline_beside_those_words_is_kept(text, expected):
+    assert_set_at(text, expected)
+
+
+def test_a_note_with_many_times_is_read_in_pieces_with_the_notes_own_positions():
+    from actions import timeparse
+
+    few = "he gave her till 9pm tonight. she has netball at 6 tomorrow"
+    assert timeparse.pieces(few) == [(0, few)]  # Duckling sees the whole note
+    many = "by 9pm " * 40  # Duckling's work grows exponentially with times side by side
+    parts = timeparse.pieces(many)
+    assert "".join(piece for _, piece in parts) == many
+    assert all(len(timeparse.time_words(piece)) <= timeparse.MAX_TIME_WORDS for _, piece in parts)
+    assert all(many[offset:offset + len(piece)] == piece for offset, piece in parts)
+    said = [m for m in timeparse.mentions(many, NOW, LONDON) if m.kind == "time"]
+    assert said and all(many[m.start:m.end] == m.said for m in said)
+    found = find_deadline(many, NOW, LONDON)
+    assert found is not None and found.status == "set"
+    assert found.at.isoformat() == "2026-11-24T21:00:00+00:00"
