@@ -348,6 +348,25 @@ DAY_AFTER_CLOCK = re.compile(r"\s*(?:o'?clock\s*)?(?:(tonight|today|this\s+(?:ev
                              r"|(tomorrow))\b", re.I)
 
 
+#: a weekday named right before a clock time ("friday 5pm", "sat at 3", "tuesday, 4pm")
+DAY_BEFORE_CLOCK = re.compile(r"(?<!last\s)(?<!past\s)\b(next\s+)?([a-z]+)\.?,?\s+(?:at\s+|@\s*)?$", re.I)
+
+
+def day_before_clock(before: str, today_date: date) -> int | None:
+    """Days from today to the weekday named just before a clock time, if one is: that
+    day decides over the note's other day words ("he set tuesday 4pm, she has the
+    dentist tomorrow at 2")."""
+    said = DAY_BEFORE_CLOCK.search(before)
+    if not said:
+        return None
+    name = said.group(2).lower()
+    day = words()["weekdays"].get(name, WEEKEND_DAYS.get(name))
+    if day is None:
+        return None
+    ahead = (day - today_date.weekday()) % 7
+    return ahead + 7 if said.group(1) and ahead == 0 else ahead
+
+
 @lru_cache(maxsize=256)  # the same note's day, asked once per clock time in it
 def day_offset(text: str, today_date: date) -> int | None:
     """Days from today that the note's deadline falls on ("tomorrow", "friday"), if said."""
@@ -541,7 +560,10 @@ def clocks(text: str, now: datetime, tz: ZoneInfo, bare: bool,
         # tomorrow"); else the note's day word, wherever it is
         said_day = DAY_AFTER_CLOCK.match(text, m.end()) if not re.search(
             r"\b(?:yesterday|last night)\b", text, re.I) else None
-        offset = (0 if said_day.group(1) else 1) if said_day else day_offset(text, local_now.date())
+        offset = (0 if said_day.group(1) else 1) if said_day else day_before_clock(
+            text[max(0, m.start() - 25):m.start()], local_now.date())
+        if offset is None:
+            offset = day_offset(text, local_now.date())
         if word == "midnight":
             offset = 1 if offset in (None, 0) else offset + 1
         base = local_now.date() + timedelta(days=offset or 0)

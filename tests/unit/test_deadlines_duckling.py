@@ -513,3 +513,16 @@ def test_a_note_with_many_times_is_read_in_pieces_with_the_notes_own_positions()
     found = find_deadline(many, NOW, LONDON)
     assert found is not None and found.status == "set"
     assert found.at.isoformat() == "2026-11-24T21:00:00+00:00"
+
+
+@pytest.mark.parametrize("text, expected", [
+    # the weekday said right before the clock decides over the note's other day words
+    ("he set thursday 6pm as the deadline, she has a dentist appt tmrw at 2",
+     "2026-11-26T18:00:00+00:00"),
+    ("deadline he gave is saturday 11am. she rang at 7 last night but hung up",
+     "2026-11-28T11:00:00+00:00"),
+    ("pay by friday at 4pm, he said, she has school tomorrow", "2026-11-27T16:00:00+00:00"),
+    ("offender said joburg time 10pm tonight", "2026-11-24T20:00:00+00:00"),
+])
+def test_the_day_said_beside_the_clock_decides(text, expected):
+    assert_set_at(text, expected)
