@@ -448,6 +448,8 @@ def test_the_tenth_set_kinds(text, at):
     "football at 5 tmrw, she still wants to go",
     "he claims he's in lagos and it's 3am there",
     "she received £25 for her birthday on saturday",
+    "her dad's flight lands at 10.15pm, she's alone till then",
+    "yp last spoke to him at 6pm, he gave no time",
 ])
 def test_someones_own_plan_is_not_a_deadline(text):
     found = find_deadline(text, TUE, LONDON)
