@@ -326,21 +326,60 @@ def unquoted(text: str) -> str:
 
 def detect_flags(text: str) -> list[Flag]:
     """Red flags the rules find in one message: at most one per code, in order."""
-    return list(_detect_flags(text)) if text and text.strip() else []
+    return list(_read(text)[0]) if text and text.strip() else []
+
+
+def denials(text: str) -> list[Flag]:
+    """What the note plainly denies, with the words that deny it: a match the rules set
+    aside for a denial word before it or a "no" in answer after it (``denial_words``), of a
+    flag they do not raise elsewhere in the note."""
+    return list(_read(text)[1]) if text and text.strip() else []
+
+
+def denial_words(doc: Doc, start: int, end: int) -> str | None:
+    """The words of a plain denial of a match, as a screening note writes it, to the end of
+    its clause: a denial word (``denial_cues``) at most ``denial_reach`` words before it
+    ("no thoughts of self-harm", "not suicidal", "denies any SH or SI"), or a "no" in
+    answer after it ("asked about harm to self - no"). None for any other negation
+    ("doesn't see the point any more" is no denial)."""
+    spec = load("negation.yml")
+    cues = {str(c).lower() for c in spec.get("denial_cues", [])}
+    stops = negation()["breaks"] | {str(w).lower() for w in spec.get("denial_ends", [])}
+    first = None
+    for i in range(start - 1, max(-1, start - int(spec.get("denial_reach", 3)) - 1), -1):
+        if doc[i].lower_ in negation()["breaks"]:
+            break
+        if doc[i].lower_ in cues:
+            first = i
+            break
+    if first is None and not answered_no(doc, end):
+        return None
+    stop = end
+    limit = min(len(doc), end + 10)
+    while stop < limit and doc[stop].text not in SENTENCE_ENDS and "\n" not in doc[stop].text \
+            and (first is None or doc[stop].lower_ not in stops):
+        stop += 1  # a "no" in answer: the rest of the sentence ("- denies any thoughts")
+    return doc[start if first is None else first:stop].text
 
 
 @lru_cache(maxsize=64)
-def _detect_flags(text: str) -> tuple[Flag, ...]:
-    """detect_flags, remembered for the last few texts: the Rasa server's featurizer and
-    meaning voter both ask about the same message."""
+def _read(text: str) -> tuple[tuple[Flag, ...], tuple[Flag, ...]]:
+    """(flags, denials) of one message, remembered for the last few texts: the Rasa
+    server's featurizer and meaning voter both ask about the same message."""
     found: dict[str, Flag] = {}
+    denied: list[Flag] = []
     for piece in chunks(text):
         doc = get_nlp()(unquoted(piece))
         hits = sorted(matcher()(doc), key=lambda h: (h[1], -(h[2] - h[1])))
         for match_id, start, end in hits:
             rule = get_nlp().vocab.strings[match_id]
             code = rule.split("#")[0]
-            if code in found or negated(doc, start) or answered_no(doc, end):
+            if code in found:
+                continue
+            if negated(doc, start) or answered_no(doc, end):
+                said = denial_words(doc, start, end)
+                if said:
+                    denied.append(Flag(code, said, rule))
                 continue
             if code == "offender_known" and is_caller(doc, end):
                 continue
@@ -349,4 +388,5 @@ def _detect_flags(text: str) -> tuple[Flag, ...]:
             if counsellor_plan(doc, start):
                 continue
             found[code] = Flag(code, clause_of(doc, doc[start:end]), rule)
-    return tuple(sorted(found.values(), key=lambda f: RULE_CODES.index(f.code)))
+    return (tuple(sorted(found.values(), key=lambda f: RULE_CODES.index(f.code))),
+            tuple(d for d in denied if d.code not in found))

@@ -125,6 +125,11 @@ RED_FLAG_SETS = {
                                "recall 1.00 / 0.91 / 0.93, precision 0.73 / 0.80 / 0.79, no "
                                "flag left clean 0.75 (the rules alone: recall 0.86 / 0.71 / "
                                "0.69)",
+    "red_flags_heldout19.yml": "190 messages (95 with no flag) written blind by a nineteenth "
+                               "session (2026-12-01) after the denial reading and the wider "
+                               "contact-ended words; first run: recall 1.00 / 0.96 / 1.00, "
+                               "precision 0.78 / 0.90 / 0.75, no flag left clean 0.77 (the "
+                               "rules alone: recall 0.91 / 0.84 / 0.84)",
 }
 DEADLINE_SETS = {
     "deadlines.yml": "written with the code",

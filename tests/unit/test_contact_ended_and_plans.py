@@ -27,6 +27,9 @@ def meaning(**scores: float) -> dict:
     "the lad from her old club, we moved away in June and she's heard nothing since",
     "random account, blocked on Tuesday, no further messages",
     "he only had her username, no real name, account deleted",
+    "stranger on tiktok, acct removed by tiktok, no new msgs",
+    "scammer stopped replying a week ago",
+    "no contact from the offender since the weekend, she's in school today",
 ])
 def test_contact_said_to_be_over_is_found(text):
     assert risk.contact_ended(text)
@@ -39,6 +42,8 @@ def test_contact_said_to_be_over_is_found(text):
     "no contact since Friday but he turned up outside school",
     "she blocked him on snap but now he's emailing her school account",
     "he's emailing her school account now, since she blocked him on every app",
+    "no msgs since friday, then today he added her on insta",
+    "she blocked him yesterday but he's made new accs and keeps adding her",
 ])
 def test_contact_now_keeps_the_risk_whatever_ended_before(text):
     assert risk.contact_ended(text) is None

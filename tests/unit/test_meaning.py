@@ -126,6 +126,33 @@ def encoder_instance() -> encoder.Encoder:
     return _ENCODER[0]
 
 
+def words_voter():
+    """A voter whose self-harm score is high when the words "self harm" or "pills" are in
+    what it reads: enough to show what the denial reading does with its scores."""
+    from rasa_plugins import meaning_voter
+
+    class WordsVoter(meaning_voter.Voter):
+        def __init__(self) -> None:
+            self.denial_flags = ["self_harm_risk"]
+
+        def _vote(self, text: str) -> dict[str, meaning_voter.Vote]:
+            score = 0.9 if ("self harm" in text or "pills" in text) else 0.05
+            return {"self_harm_risk": meaning_voter.Vote("self_harm_risk", score, text)}
+
+    return WordsVoter()
+
+
+def test_a_denied_disclosure_is_read_without_the_denial():
+    vote = words_voter().vote("yp crying a lot but no thoughts of self harm, mum with her")
+    assert vote["self_harm_risk"].score == 0.05
+
+
+def test_a_disclosure_beside_a_denial_still_scores():
+    vote = words_voter().vote("no thoughts of self harm she says, and she has been hiding pills")
+    assert vote["self_harm_risk"].score == 0.9
+    assert "pills" in vote["self_harm_risk"].words
+
+
 # --- the decision, in the per-message check -------------------------------------------------
 
 def meaning(**scores: float) -> dict:

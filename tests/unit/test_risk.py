@@ -258,3 +258,27 @@ def test_a_long_paste_is_checked_to_the_end():
     for cut in range(risk.CHUNK - 40, risk.CHUNK + 10, 7):
         text = "a" * 0 + ("word " * (cut // 5)) + "he knows where she lives"
         assert "ongoing_risk" in codes(text), cut
+
+
+# --- what a note denies (the meaning voter reads the note without it) ---------------------
+
+@pytest.mark.parametrize("text, denied", [
+    ("no thoughts of self harm, just wants the pics gone", "no thoughts of self harm"),
+    ("15m denies any SH or SI, says he's more angry than anything", "denies any SH or SI"),
+    ("asked about self harm - no, never", "self harm - no, never"),
+])
+def test_a_plain_denial_is_found_with_its_words(text, denied):
+    found = [d for d in risk.denials(text) if d.code == "self_harm_risk"]
+    assert [d.words for d in found] == [denied]
+    assert "self_harm_risk" not in {f.code for f in risk.detect_flags(text)}
+
+
+def test_a_denial_ends_where_the_next_thing_said_begins():
+    text = "no thoughts of suicide and he has been hiding pills in his room"
+    assert all("pills" not in d.words for d in risk.denials(text))
+
+
+def test_no_denial_of_a_flag_the_rules_raise_elsewhere_in_the_note():
+    text = "no sh thoughts when asked last week, but today she said she wants to die"
+    assert "self_harm_risk" in {f.code for f in risk.detect_flags(text)}
+    assert not [d for d in risk.denials(text) if d.code == "self_harm_risk"]
