@@ -17,7 +17,8 @@ Two faults of Rasa 3.6 with what counsellors type, fixed in the Rasa server:
   meaning voter reads it whole too (in pieces, so its cost grows only linearly): it gets
   it under ``FULL_TEXT`` in the metadata the NLU components see (never stored).
 
-The parse data's ``text`` is always the message as sent. Installed by the Rasa server's
+The parse data's ``text`` is always the message as sent. The NLU itself runs off the
+event loop (``rasa_speedups.parse_in_thread``). Installed by the Rasa server's
 entry point (rasa_plugins/run_rasa.py) with :func:`install`.
 """
 from __future__ import annotations
@@ -27,6 +28,7 @@ from typing import Any, Iterable
 
 from actions import settings
 from actions.payload import is_button_payload
+from rasa_plugins import rasa_speedups
 
 #: the metadata key under which the NLU components find the whole of a long message
 FULL_TEXT = "helpline_full_text"
@@ -65,7 +67,8 @@ def install() -> None:
             message = UserMessage(
                 seen, message.output_channel, message.sender_id, message.parse_data,
                 message.input_channel, message.message_id, metadata)
-        parse_data = await original(self, message, tracker, only_output_properties)
+        parse_data = await rasa_speedups.parse_in_thread(self, message, tracker,
+                                                         only_output_properties)
         parse_data["text"] = text
         return parse_data
 

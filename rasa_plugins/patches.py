@@ -9,8 +9,10 @@ as ``__wrapped__`` where it wraps it:
   down, is told to the counsellor instead of being logged with the text - ``RemoteAction.run``,
   ``Agent.handle_message``, ``FailSafeTrackerStore``'s two error handlers and the action
   call's timeout;
-- ``rasa_speedups``: the action server's answers checked against Rasa's schema without
-  re-checking the schema itself each time - ``RemoteAction._validate_action_result``;
+- ``rasa_speedups``: each message's NLU run in a worker thread, off the event loop (called
+  by ``nlu_input``'s ``parse_message``); the action server's answers checked against
+  Rasa's schema without re-checking the schema itself each time -
+  ``RemoteAction._validate_action_result``;
 - ``http_guard``: who may use which route of the HTTP API, and request sizes - on every
   app ``rasa.core.run.configure_app`` makes.
 

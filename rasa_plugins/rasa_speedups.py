@@ -1,4 +1,14 @@
-"""A faster check of the action server's answers in the Rasa server, same behaviour.
+"""The Rasa server, faster, with the same behaviour: the action server's answers checked
+against a schema checked once, and each message's NLU run off the event loop.
+
+The NLU (``parse_in_thread``): Rasa 3.6 runs a message's NLU pipeline in its event loop,
+so while one message is encoded no other conversation's turn moves (its tracker loads
+and saves, its action calls). Here the pipeline runs in one worker thread, one message at
+a time as before (the components are not shared between threads), and the event loop
+serves the other conversations meanwhile; TensorFlow releases the interpreter lock while
+the meaning voter encodes. ``HELPLINE_NLU_THREAD=off`` runs it in the loop as Rasa does.
+
+The schema:
 
 Rasa 3.6 checks every action server response against its JSON schema with
 ``jsonschema.validate(result, schema)``, which (jsonschema 4.17, what Rasa resolves to)
@@ -14,8 +24,13 @@ which Rasa loads at start from endpoints.yml.
 """
 from __future__ import annotations
 
-from functools import lru_cache
+import asyncio
+import copy
+from concurrent.futures import ThreadPoolExecutor
+from functools import lru_cache, partial
 from typing import Any
+
+from actions import settings
 
 _INSTALLED = "_helpline_cached_validator"
 
@@ -56,3 +71,43 @@ def install() -> None:
     setattr(_validate_action_result, _INSTALLED, True)
     _validate_action_result.__wrapped__ = RemoteAction._validate_action_result  # type: ignore[attr-defined]
     RemoteAction._validate_action_result = _validate_action_result
+
+
+@lru_cache(maxsize=1)
+def nlu_worker() -> ThreadPoolExecutor:
+    """The one thread every message's NLU runs in (made at the first message)."""
+    return ThreadPoolExecutor(max_workers=1, thread_name_prefix="helpline-nlu")
+
+
+def nlu_in_thread() -> bool:
+    return (settings.env("HELPLINE_NLU_THREAD", "on") or "on").lower() not in (
+        "off", "0", "false", "no")
+
+
+async def parse_in_thread(processor: Any, message: Any, tracker: Any = None,
+                          only_output_properties: bool = True) -> dict:
+    """``MessageProcessor.parse_message`` of Rasa 3.6.21, with the graph run in
+    :func:`nlu_worker` (the rest as Rasa has it)."""
+    from rasa.core.processor import structlogger
+    from rasa.shared.core.trackers import DialogueStateTracker
+
+    if processor.http_interpreter:
+        parse_data = await processor.http_interpreter.parse(message)
+    else:
+        if tracker is None:
+            tracker = DialogueStateTracker.from_events(message.sender_id, [])
+        parse = partial(processor._parse_message_with_graph, message, tracker,
+                        only_output_properties)
+        if nlu_in_thread():
+            parse_data = await asyncio.get_running_loop().run_in_executor(nlu_worker(), parse)
+        else:
+            parse_data = parse()
+    processor._update_full_retrieval_intent(parse_data)
+    structlogger.debug(
+        "processor.message.parse",
+        parse_data_text=copy.deepcopy(parse_data["text"]),
+        parse_data_intent=parse_data["intent"],
+        parse_data_entities=copy.deepcopy(parse_data["entities"]),
+    )
+    processor._check_for_unseen_features(parse_data)
+    return parse_data
