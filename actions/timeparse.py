@@ -183,6 +183,25 @@ def pieces(text: str) -> list[tuple[int, str]]:
     return [(offset, piece) for offset, piece in out if piece.strip()]
 
 
+ALNUM_RUN = re.compile(r"[A-Za-z0-9]+")
+
+
+def inside_a_code(text: str, start: int, end: int) -> bool:
+    """The words stand inside a run of letters and digits that switches between them three
+    times or more: a reference or an id ("scale-a3h9b0c1", "ref 7b2h91"), not a time
+    ("1h30", "till9pm" and "9pmish" stay times)."""
+    before = start > 0 and text[start - 1].isascii() and text[start - 1].isalnum()
+    after = end < len(text) and text[end].isascii() and text[end].isalnum()
+    if not (before or after):
+        return False
+    left = start
+    while left > 0 and text[left - 1].isascii() and text[left - 1].isalnum():
+        left -= 1
+    run = ALNUM_RUN.match(text, left)
+    word = run.group(0) if run else ""
+    return len(re.findall(r"[0-9]+|[A-Za-z]+", word)) >= 4
+
+
 def mentions(text: str, now: datetime, tz: ZoneInfo) -> list[Mention]:
     """Every time expression in ``text``, as Duckling reads it at ``now`` in ``tz``,
     in the order they are said."""
@@ -205,6 +224,8 @@ def mentions(text: str, now: datetime, tz: ZoneInfo) -> list[Mention]:
     for entity in parsed:
         value = entity.get("value") or {}
         start, end, said = entity["start"], entity["end"], entity["body"]
+        if inside_a_code(text, start, end):
+            continue
         if entity.get("dim") == "duration":
             seconds = (value.get("normalized") or {}).get("value")
             if seconds:

@@ -42,6 +42,9 @@ def test_the_kinds_of_deadline_missed_before_are_read(text, expected):
     "she has to be home by 9 or her dad will ask questions",
     "family tea is at 6, she'll be downstairs",
     "a police officer will ring her mum at 8 tomorrow",
+    # a reference or an id is no time ("3h" inside it moved a case's deadline)
+    "add note: she has screenshots of the chat scale-a3h9b0c1d2",
+    "police ref 7b2h91c, PC will call back",
 ])
 def test_times_that_are_not_the_offenders_deadline(text):
     found = find_deadline(text, NOW, LONDON)

@@ -282,3 +282,12 @@ def test_no_denial_of_a_flag_the_rules_raise_elsewhere_in_the_note():
     text = "no sh thoughts when asked last week, but today she said she wants to die"
     assert "self_harm_risk" in {f.code for f in risk.detect_flags(text)}
     assert not [d for d in risk.denials(text) if d.code == "self_harm_risk"]
+
+
+@pytest.mark.parametrize("text", [
+    "idc anymore im gonna end it tonight",
+    "she said 'i dont see the point of anything anymore' and has been cutting her arms",
+])
+def test_any_more_before_a_disclosure_negates_nothing(text):
+    # "any more" ends what comes before it ("he doesn't message any more"), never what follows
+    assert "self_harm_risk" in {f.code for f in risk.detect_flags(text)}
