@@ -336,12 +336,13 @@ def denials(text: str) -> list[Flag]:
     return list(_read(text)[1]) if text and text.strip() else []
 
 
-def denial_words(doc: Doc, start: int, end: int) -> str | None:
+def denial_words(doc: Doc, start: int, end: int, answered: bool) -> str | None:
     """The words of a plain denial of a match, as a screening note writes it, to the end of
     its clause: a denial word (``denial_cues``) at most ``denial_reach`` words before it
     ("no thoughts of self-harm", "not suicidal", "denies any SH or SI"), or a "no" in
-    answer after it ("asked about harm to self - no"). None for any other negation
-    ("doesn't see the point any more" is no denial)."""
+    answer after it ("asked about harm to self - no"; ``answered``: ``answered_no``, as
+    the caller read it). None for any other negation ("doesn't see the point any more"
+    is no denial)."""
     spec = load("negation.yml")
     cues = {str(c).lower() for c in spec.get("denial_cues", [])}
     stops = negation()["breaks"] | {str(w).lower() for w in spec.get("denial_ends", [])}
@@ -352,7 +353,7 @@ def denial_words(doc: Doc, start: int, end: int) -> str | None:
         if doc[i].lower_ in cues:
             first = i
             break
-    if first is None and not answered_no(doc, end):
+    if first is None and not answered:
         return None
     stop = end
     limit = min(len(doc), end + 10)
@@ -376,8 +377,9 @@ def _read(text: str) -> tuple[tuple[Flag, ...], tuple[Flag, ...]]:
             code = rule.split("#")[0]
             if code in found:
                 continue
-            if negated(doc, start) or answered_no(doc, end):
-                said = denial_words(doc, start, end)
+            answered = answered_no(doc, end)
+            if answered or negated(doc, start):
+                said = denial_words(doc, start, end, answered)
                 if said:
                     denied.append(Flag(code, said, rule))
                 continue

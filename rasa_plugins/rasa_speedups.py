@@ -25,7 +25,6 @@ which Rasa loads at start from endpoints.yml.
 from __future__ import annotations
 
 import asyncio
-import copy
 from concurrent.futures import ThreadPoolExecutor
 from functools import lru_cache, partial
 from typing import Any
@@ -87,8 +86,8 @@ def nlu_in_thread() -> bool:
 async def parse_in_thread(processor: Any, message: Any, tracker: Any = None,
                           only_output_properties: bool = True) -> dict:
     """``MessageProcessor.parse_message`` of Rasa 3.6.21, with the graph run in
-    :func:`nlu_worker` (the rest as Rasa has it)."""
-    from rasa.core.processor import structlogger
+    :func:`nlu_worker` (the rest as Rasa has it, without its debug line
+    ``processor.message.parse``, which carries the message's text)."""
     from rasa.shared.core.trackers import DialogueStateTracker
 
     if processor.http_interpreter:
@@ -103,11 +102,5 @@ async def parse_in_thread(processor: Any, message: Any, tracker: Any = None,
         else:
             parse_data = parse()
     processor._update_full_retrieval_intent(parse_data)
-    structlogger.debug(
-        "processor.message.parse",
-        parse_data_text=copy.deepcopy(parse_data["text"]),
-        parse_data_intent=parse_data["intent"],
-        parse_data_entities=copy.deepcopy(parse_data["entities"]),
-    )
     processor._check_for_unseen_features(parse_data)
     return parse_data
