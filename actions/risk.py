@@ -22,6 +22,7 @@ DATA = Path(__file__).resolve().parent.parent / "data" / "risk"
 RED_FLAG_CODES = ("self_harm_risk", "offender_known", "ongoing_risk", "active_deadline")
 RULE_CODES = RED_FLAG_CODES[:3]  # active_deadline comes from actions.deadlines
 WILDCARD = "*"
+DISTRESS = "distress:"  # rule ids of the signs of distress (self_harm_distress in red_flags.yml)
 
 
 @dataclass(frozen=True)
@@ -135,6 +136,8 @@ def matcher() -> Matcher:
     for code in RULE_CODES:
         for n, line in enumerate(patterns[code]):
             m.add(f"{code}#{n}", [token_specs(str(line), lists)])
+    for n, line in enumerate(patterns.get("self_harm_distress") or []):
+        m.add(f"self_harm_risk#{DISTRESS}{n}", [token_specs(str(line), lists)])
     return m
 
 
@@ -150,6 +153,7 @@ def negation() -> dict[str, Any]:
     return {"window": int(spec.get("window", 5)), "cues": cues, "phrases": phrases,
             "not_before": {str(w).lower() for w in spec.get("not_before", [])},
             "breaks": {str(b).lower() for b in spec["clause_breaks"]},
+            "despite": {str(w).lower() for w in spec.get("despite", [])},
             "conditions": {str(w).lower() for w in spec.get("conditions", [])},
             "question_starts": {str(w).lower() for w in spec.get("question_starts", [])},
             "question_exempt": set(spec.get("question_exempt", [])),
@@ -369,8 +373,10 @@ def _read(text: str) -> tuple[tuple[Flag, ...], tuple[Flag, ...]]:
     server's featurizer and meaning voter both ask about the same message."""
     found: dict[str, Flag] = {}
     denied: list[Flag] = []
+    distress: list[tuple[Flag, bool]] = []  # signs of distress: (flag, said despite a denial)
     for piece in chunks(text):
         doc = get_nlp()(unquoted(piece))
+        denied_at: list[int] = []  # where this piece denies self-harm
         hits = sorted(matcher()(doc), key=lambda h: (h[1], -(h[2] - h[1])))
         for match_id, start, end in hits:
             rule = get_nlp().vocab.strings[match_id]
@@ -380,8 +386,10 @@ def _read(text: str) -> tuple[tuple[Flag, ...], tuple[Flag, ...]]:
             answered = answered_no(doc, end)
             if answered or negated(doc, start):
                 said = denial_words(doc, start, end, answered)
-                if said:
+                if said and all((d.code, d.words) != (code, said) for d in denied):
                     denied.append(Flag(code, said, rule))
+                    if code == "self_harm_risk":
+                        denied_at.append(start)
                 continue
             if code == "offender_known" and is_caller(doc, end):
                 continue
@@ -389,6 +397,32 @@ def _read(text: str) -> tuple[tuple[Flag, ...], tuple[Flag, ...]]:
                 continue
             if counsellor_plan(doc, start):
                 continue
-            found[code] = Flag(code, clause_of(doc, doc[start:end]), rule)
+            flag = Flag(code, clause_of(doc, doc[start:end]), rule)
+            if DISTRESS in rule:
+                if not callers_own(flag.words):
+                    despite = negation()["despite"]
+                    distress.append((flag, any(
+                        any(t.lower_ in despite for t in doc[at:start]) for at in denied_at)))
+                continue
+            found[code] = flag
+    # a sign of distress raises self-harm unless the note plainly denies self-harm (the
+    # counsellor asked, and the answer is in the note), or tells of it after the denial with
+    # a "but" ("denies sh but hasn't eaten since thursday")
+    code = "self_harm_risk"
+    if distress and code not in found:
+        if not any(d.code == code for d in denied):
+            found[code] = distress[0][0]
+        elif any(despite for _, despite in distress):
+            found[code] = next(flag for flag, despite in distress if despite)
     return (tuple(sorted(found.values(), key=lambda f: RULE_CODES.index(f.code))),
             tuple(d for d in denied if d.code not in found))
+
+
+def callers_own(clause: str) -> bool:
+    """The clause tells of the caller's own distress, not the child's: "carer not sleeping
+    herself", "mum in bits herself", "dad had his own breakdown" (``callers`` and
+    ``own_words`` in data/risk/negation.yml)."""
+    spec = load("negation.yml")
+    words = set(re.findall(r"[\w']+", clause.lower()))
+    return bool(words & {str(w).lower() for w in spec.get("callers", [])}) \
+        and bool(words & {str(w).lower() for w in spec.get("own_words", [])})

@@ -291,3 +291,55 @@ def test_no_denial_of_a_flag_the_rules_raise_elsewhere_in_the_note():
 def test_any_more_before_a_disclosure_negates_nothing(text):
     # "any more" ends what comes before it ("he doesn't message any more"), never what follows
     assert "self_harm_risk" in {f.code for f in risk.detect_flags(text)}
+
+
+# --- signs of distress (self_harm_distress): serious distress, unless the note denies risk --
+
+@pytest.mark.parametrize("text", [
+    "crying a lot, cant stop shaking, says she feels sick",
+    "not eating or sleeping since it happened, mum says she's in bits",
+    "having panic attacks every night",
+])
+def test_a_sign_of_distress_alone_raises_self_harm(text):
+    assert "self_harm_risk" in codes(text)
+
+
+@pytest.mark.parametrize("text", [
+    "feels 'dirty' and 'disgusting', had 3 showers today. denies any thoughts of harming self",
+    "not eating much the last few days per mum, otherwise ok, denies SH when asked",
+    "crying throughout, can't stop shaking. asked re suicide - no",
+])
+def test_a_sign_of_distress_is_set_aside_when_the_note_denies_self_harm(text):
+    assert "self_harm_risk" not in codes(text)
+    assert [d.code for d in risk.denials(text)] == ["self_harm_risk"]
+
+
+@pytest.mark.parametrize("text", [
+    # the distress is told after the denial, with a "but": still a flag
+    "denies sh but hasnt eaten since thursday and cries all night, says she feels empty",
+    # a denial never sets aside a disclosure the rules raise by another line
+    "not eating, denies suicidal thoughts, has been cutting her arms",
+])
+def test_a_denial_does_not_set_aside_what_it_does_not_answer(text):
+    assert "self_harm_risk" in codes(text)
+
+
+@pytest.mark.parametrize("text", [
+    "Carer not sleeping herself, v anxious, asked about support for parents",
+    "aunt says she's falling apart herself, nephew ok",
+    "mum described herself as numb",
+])
+def test_the_callers_own_distress_is_not_the_childs(text):
+    assert "self_harm_risk" not in codes(text)
+
+
+def test_the_childs_distress_told_by_the_caller_still_counts():
+    assert "self_harm_risk" in codes("mum says dd is in bits, not eating, won't leave her room")
+
+
+@pytest.mark.parametrize("text", [
+    "to ask: any thoughts of self-harm? any previous?",
+    "to ask: any plans tonight? any thoughts of ending things?",
+])
+def test_the_counsellors_list_of_questions_is_no_disclosure(text):
+    assert "self_harm_risk" not in codes(text)
