@@ -1006,10 +1006,23 @@ def _read(text: str, now: datetime, tz: ZoneInfo, awaiting_time: bool) -> Deadli
         return None
     if none:  # "by friday, no time given": read on without those words
         text = text[:none.start()] + " " * len(none.group(0)) + text[none.end():]
-    if p["hypothetical"].search(text) and not awaiting_time:
-        return None  # "what if he gives me till tonight?"
+    hypothetical = p["hypothetical"].search(text)
+    if hypothetical and not awaiting_time:
+        # "what if he gives me till tonight?" is no deadline; "he gave her till ten past
+        # nine, she's asking what happens if she doesn't" is one, said before the question
+        breaks = list(re.finditer(r"[,.;!?]|\s[-–—]\s|\b(?:and|but|so)\b",
+                                  text[:hypothetical.start()]))
+        if not breaks:
+            return None
+        earlier = _read(text[:breaks[-1].start()], now, tz, awaiting_time)
+        return earlier if earlier is not None and earlier.status != "withdrawn" else None
     withdrawn = p["withdrawn"].search(text)
     if withdrawn:
+        # "he called off the 9pm thing, then came back saying 11.30 tonight": the new one
+        revision = p["revision"].search(text, withdrawn.end())
+        later = _read(text[revision.end():], now, tz, awaiting_time) if revision else None
+        if later is not None and later.status == "set":
+            return later
         return Deadline("withdrawn", None, withdrawn.group(0), False)
     passed = next((m for m in p["passed"].finditer(text)  # not "last msg was at 4pm"
                    if not about_something_else(text, m.start(), m.end())), None)

@@ -201,3 +201,41 @@ def test_numbers_with_units_are_not_clock_times_even_when_a_time_is_awaited():
                           awaiting_time=True)
     assert found.at.isoformat() == "2026-11-24T19:20:00+00:00"
     assert find_deadline("3 days ago someone got pics", NOW, LONDON, awaiting_time=True) is None
+
+
+@pytest.mark.parametrize("text", [
+    "he said pay by 9 and then 20 mins later 'dont bother, im done with u', no new time",
+    "offender: \"scrap the deadline\". yp doesnt trust him",
+    "first said half 8, then 'ok forget the time thing, just send when u can'",
+    "yp says the 6am thing isnt happening anymore, he cancelled it himself",
+])
+def test_a_deadline_withdrawn_in_the_offenders_own_words(text):
+    assert find_deadline(text, NOW, LONDON).status == "withdrawn"
+
+
+def test_a_new_deadline_after_a_withdrawn_one_counts():
+    found = find_deadline("he called off the 9pm thing earlier, then came back saying 11.30 "
+                          "tonight or its going out", NOW, LONDON)
+    assert found.status == "set" and found.at.isoformat() == "2026-11-24T23:30:00+00:00"
+
+
+def test_a_deadline_extended_to_a_bare_hour():
+    found = find_deadline("deadline 9pm, then he extended it to 11 when yp said she needed "
+                          "to get cash out", NOW, LONDON)
+    assert found.at.isoformat() == "2026-11-24T23:00:00+00:00"
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("offender: \"saturday 3pm. no more chances after that\"", "2026-11-28T15:00:00+00:00"),
+    ("offender wrote 'sunday 7pm' and then a list of her followers", "2026-11-29T19:00:00+00:00"),
+])
+def test_the_offenders_quoted_time_is_his_deadline(text, expected):
+    assert find_deadline(text, NOW, LONDON).at.isoformat() == expected
+
+
+def test_a_deadline_said_before_the_callers_what_if_question_stands():
+    found = find_deadline("offender gave yp till ten past nine to transfer the money, yp "
+                          "asking cslr what happens if he doesnt", NOW, LONDON)
+    assert found.status == "set" and found.at.isoformat() == "2026-11-24T21:10:00+00:00"
+    # the question alone is still no deadline
+    assert find_deadline("mum asking what if he gives her till tonight?", NOW, LONDON) is None
