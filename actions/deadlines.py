@@ -971,6 +971,10 @@ def has_demand(text: str) -> bool:
     return bool(patterns()["demand"].search(text or ""))
 
 
+# a duration right after these is how long or how often something happened, not a deadline
+LENGTH_OR_FREQUENCY = re.compile(
+    r"\b(?:for|every|each)\s+(?:about\s+|around\s+|nearly\s+|almost\s+|over\s+|like\s+)?$",
+    re.I)
 WINDOW = 2000  # characters the reader takes at a time (see find_deadline)
 
 
@@ -1057,6 +1061,8 @@ def _read(text: str, now: datetime, tz: ZoneInfo, awaiting_time: bool) -> Deadli
     for d in durations(text, now, duck):
         if any(a <= d.start < b for a, b in vague_spans):
             continue  # "a couple of hours", "a day or two": not an exact time
+        if LENGTH_OR_FREQUENCY.search(text[:d.start]):
+            continue  # "spoke to him for about 2 hrs", "msgd every 15 mins": no deadline
         if cue or p["duration_cue"].search(text) \
                 or re.search(r"\b(in|within)\s+(the\s+next\s+)?$", text[:d.start], re.I) \
                 or re.search(r"(?:^|\s)['\"‘“]\s*$", text[:d.start]):  # "'45 mins. tick tock'"

@@ -28,6 +28,7 @@ TZ_DIRS = ("/usr/share/zoneinfo", "/usr/lib/zoneinfo", "/usr/share/lib/zoneinfo"
 UNSAFE = re.compile("[\x00\ud800-\udfff]")
 #: Duckling's grains, finest first; a time with a grain of a day or more names no hour
 FINE_GRAINS = ("second", "minute", "hour")
+LONGEST_DURATION = timedelta(days=366)  # longer durations are read as no duration
 
 
 @dataclass(frozen=True)
@@ -228,7 +229,9 @@ def mentions(text: str, now: datetime, tz: ZoneInfo) -> list[Mention]:
             continue
         if entity.get("dim") == "duration":
             seconds = (value.get("normalized") or {}).get("value")
-            if seconds:
+            # no offender's deadline lies a year off; "13M year 8" is a boy in year 8, not
+            # thirteen million years (a timedelta that long overflows)
+            if seconds and seconds <= LONGEST_DURATION.total_seconds():
                 found.append(Mention("duration", start, end, said,
                                      delta=timedelta(seconds=seconds), grain=value.get("unit", "")))
             continue

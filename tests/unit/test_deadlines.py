@@ -239,3 +239,33 @@ def test_a_deadline_said_before_the_callers_what_if_question_stands():
     assert found.status == "set" and found.at.isoformat() == "2026-11-24T21:10:00+00:00"
     # the question alone is still no deadline
     assert find_deadline("mum asking what if he gives her till tonight?", NOW, LONDON) is None
+
+
+@pytest.mark.parametrize("text", [
+    "at 9.20 he texted saying the 11pm thing is off, he'll 'think about what to do'",
+    "first demanded payment by sat 9am; later msg: 'ignore what i said about saturday'",
+    "toronto guy: 'the 9pm my time deadline is cancelled, we can work something out'",
+])
+def test_a_deadline_called_off_is_withdrawn(text):
+    assert find_deadline(text, NOW, LONDON).status == "withdrawn"
+
+
+def test_a_new_deadline_after_a_passed_one_counts():
+    found = find_deadline("original deadline 8pm came and went, now he's set a new one for "
+                          "11pm", NOW, LONDON)
+    assert found.status == "set" and found.at.isoformat() == "2026-11-24T23:00:00+00:00"
+
+
+def test_am_or_pm_unconfirmed_is_a_deadline_to_ask_about():
+    assert find_deadline("'sunday at 6' - cslr couldnt confirm am or pm", NOW,
+                         LONDON).status == "ambiguous"
+
+
+@pytest.mark.parametrize("text", [
+    "yp spoke to offender for about 2 hrs on discord last night before he switched to snap",
+    "offender wants more but hasnt given a time",
+    # Duckling reads "13M year" as thirteen million years: no deadline, and no failure
+    "13M year 8. offender demanded pics and threatened to send to family",
+])
+def test_no_deadline_in_how_long_something_lasted_or_a_demand_without_a_time(text):
+    assert find_deadline(text, NOW, LONDON) is None

@@ -343,3 +343,17 @@ def test_the_childs_distress_told_by_the_caller_still_counts():
 ])
 def test_the_counsellors_list_of_questions_is_no_disclosure(text):
     assert "self_harm_risk" not in codes(text)
+
+
+@pytest.mark.parametrize("text, code", [
+    # each of these pattern lines once needed a word after it ("stopped going out")
+    ("Rohan has stopped eating and last night I found him on the terrace edge", "self_harm_risk"),
+    ("its her bf, theyre still together, she doesnt want to end it", "ongoing_risk"),
+    ("cutting since her uncle got her to send pics; he's in custody now", "offender_known"),
+])
+def test_pattern_lines_match_what_they_were_written_for(text, code):
+    assert code in codes(text)
+
+
+def test_got_is_no_relative_getting_images_when_the_family_is_the_threat():
+    assert "offender_known" not in codes("was told to pay or 'your family gets the video'")
