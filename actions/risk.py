@@ -154,6 +154,8 @@ def negation() -> dict[str, Any]:
             "not_before": {str(w).lower() for w in spec.get("not_before", [])},
             "breaks": {str(b).lower() for b in spec["clause_breaks"]},
             "despite": {str(w).lower() for w in spec.get("despite", [])},
+            "callers": {str(w).lower() for w in spec.get("callers", [])},
+            "own_words": {str(w).lower() for w in spec.get("own_words", [])},
             "conditions": {str(w).lower() for w in spec.get("conditions", [])},
             "question_starts": {str(w).lower() for w in spec.get("question_starts", [])},
             "question_exempt": set(spec.get("question_exempt", [])),
@@ -422,7 +424,5 @@ def callers_own(clause: str) -> bool:
     """The clause tells of the caller's own distress, not the child's: "carer not sleeping
     herself", "mum in bits herself", "dad had his own breakdown" (``callers`` and
     ``own_words`` in data/risk/negation.yml)."""
-    spec = load("negation.yml")
-    words = set(re.findall(r"[\w']+", clause.lower()))
-    return bool(words & {str(w).lower() for w in spec.get("callers", [])}) \
-        and bool(words & {str(w).lower() for w in spec.get("own_words", [])})
+    words = {w.removesuffix("'s").removesuffix("’s") for w in re.findall(r"[\w'’]+", clause.lower())}
+    return bool(words & negation()["callers"]) and bool(words & negation()["own_words"])

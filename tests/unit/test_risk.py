@@ -327,6 +327,7 @@ def test_a_denial_does_not_set_aside_what_it_does_not_answer(text):
 @pytest.mark.parametrize("text", [
     "Carer not sleeping herself, v anxious, asked about support for parents",
     "aunt says she's falling apart herself, nephew ok",
+    "mum's in bits herself, dd coping ok",
     "mum described herself as numb",
 ])
 def test_the_callers_own_distress_is_not_the_childs(text):
