@@ -135,7 +135,7 @@ def patterns() -> dict[str, re.Pattern[str]]:
             rf"\b(?:{alternation(w['own_plan_people'], spaces=True)})(?:\s+|(?=['’]))(?:(?:{alternation(w['own_plan_fillers'], spaces=True)})\s+)?"
             rf"(?:{plan_verbs})\b", re.I),
         "other_deadline": re.compile(
-            rf"\b(?:{alternation(w.get('other_deadlines') or [], spaces=True)})\s+(?:deadline|due)\b", re.I),
+            rf"\b(?:{alternation(w.get('other_deadlines') or [], spaces=True)})\s+(?:(?:is|was|are|were)\s+)?(?:deadline|due)\b", re.I),
         "offender_sent": re.compile(
             rf"[\s,]*(?:{alternation(w['offender_words_plan'], spaces=True)})\s+"
             rf"(?:{alternation(w['offender_sent_verbs'])})\b", re.I),

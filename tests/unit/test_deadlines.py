@@ -269,3 +269,8 @@ def test_am_or_pm_unconfirmed_is_a_deadline_to_ask_about():
 ])
 def test_no_deadline_in_how_long_something_lasted_or_a_demand_without_a_time(text):
     assert find_deadline(text, NOW, LONDON) is None
+
+
+def test_someone_elses_deadline_with_is_due_is_not_the_offenders():
+    text = "older sister on call, her uni essay is due 11pm tonight but she's staying with yp"
+    assert find_deadline(text, NOW, LONDON) is None
