@@ -7,6 +7,7 @@ from functools import lru_cache
 from typing import Iterable
 
 import spacy
+from spacy.attrs import ORTH
 from spacy.language import Language
 from spacy.tokens import Doc, Token
 
@@ -26,9 +27,17 @@ def match_keys(doc: Doc) -> Doc:
     return doc
 
 
+KEPT_WHOLE = ("gonna", "wanna", "gotta")  # one word each, as counsellors' notes mean them
+
+
 @lru_cache(maxsize=1)
 def get_nlp() -> Language:
     nlp = spacy.blank("en")
+    # spaCy splits "gonna" into "gon" + "na", so a pattern's "going|gonna" never saw it
+    # ("not gonna be around much longer" read as a denial of "be around much longer")
+    for word in KEPT_WHOLE:
+        for form in (word, word.capitalize(), word.upper()):
+            nlp.tokenizer.add_special_case(form, [{ORTH: form}])
     nlp.add_pipe("lemmatizer", config={"mode": "lookup"})
     nlp.add_pipe("match_keys")
     nlp.initialize()

@@ -358,3 +358,13 @@ def test_pattern_lines_match_what_they_were_written_for(text, code):
 
 def test_got_is_no_relative_getting_images_when_the_family_is_the_threat():
     assert "offender_known" not in codes("was told to pay or 'your family gets the video'")
+
+
+@pytest.mark.parametrize("text", [
+    "says he's 'not gonna be around much longer' and the sextorter is still messaging",
+    "if they go round school im not gonna be around to see it",
+    "i wanna die",
+])
+def test_gonna_and_wanna_are_read_as_one_word(text):
+    # spaCy alone splits "gonna" into "gon" + "na": "not gonna be around" read as a denial
+    assert "self_harm_risk" in codes(text)
