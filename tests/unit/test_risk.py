@@ -351,6 +351,7 @@ def test_the_counsellors_list_of_questions_is_no_disclosure(text):
     ("Rohan has stopped eating and last night I found him on the terrace edge", "self_harm_risk"),
     ("its her bf, theyre still together, she doesnt want to end it", "ongoing_risk"),
     ("cutting since her uncle got her to send pics; he's in custody now", "offender_known"),
+    ("he found out that the man doing this to her is her mother's partner", "offender_known"),
 ])
 def test_pattern_lines_match_what_they_were_written_for(text, code):
     assert code in codes(text)
