@@ -111,6 +111,7 @@ def patterns() -> dict[str, re.Pattern[str]]:
         "zone_mark": re.compile(rf"(?<![\w])(?:{marks})(?![\w])", re.I),
         "many_zones_time": re.compile(rf"(?<![\w])(?:{many})['’]?\s+time\b", re.I),
         "clock_his_zone": re.compile(rf"(?:\d(?:\s*[ap]\.?m\.?)?|midnight|noon|midday)\s+"
+                                     r"(?:(?:tomorrow|tmrw|tonight|today)\s+)?"  # "noon tomorrow my time"
                                      rf"(?:{marks}|(?:{places})['’]?\s+time\b)", re.I),
         "elapsed": re.compile(
             rf"(?:(?<![\w])(?:{alternation(w.get('elapsed_before') or [])})"
@@ -475,6 +476,8 @@ def is_date_only(mention: Any) -> bool:
 
 #: words a Duckling time may start with that say how it is tied to the demand ("till")
 LEAD = re.compile(r"(?:by|till|til|until|untill|before|at|for|on)\s+", re.I)
+#: a day said with these is a deadline on its own ("by sat, no time given")
+DAY_LEAD = re.compile(r"(?:by|before)\s+", re.I)
 #: a Duckling time is a clock time only with digits or one of these: "tonight" or "before
 #: lunch" alone is vague (asked about), never a guessed hour
 EXACT = re.compile(r"\d|\b(?:noon|midday|midnight|o'?clock)\b", re.I)
@@ -507,8 +510,11 @@ def duckling_clocks(text: str, duck: list[Any], found: list[Candidate]) -> list[
             continue
         lead = LEAD.match(m.said)
         start = m.start + (lead.end() if lead else 0)
-        if re.search(r"\bago\b", m.said, re.I) or re.match(r"(?:in|within)\b", m.said, re.I):
-            continue  # "2 hours ago"; "in 2 hours" is a duration, read as one
+        if re.search(r"\bago\b", m.said, re.I) or re.match(r"(?:in|within|since|from)\b", m.said,
+                                                              re.I):
+            # "2 hours ago"; "in 2 hours" is a duration, read as one; "since 6pm" is when
+            # something began
+            continue
         if patterns()["not_before"].search(text[max(0, start - 30):start]):
             continue  # "the call started 18:20"
         if NOT_A_TIME_AFTER.match(text, m.end) and not re.search(
@@ -851,7 +857,7 @@ def is_vague_deadline(text: str, vague: re.Match | VagueMention, cue_anywhere: b
     return bool(patterns()["cue"].search(clause))
 
 
-CLAUSE_BREAK = re.compile(r"[,;.!?:]|\s(?:but|and then|then|while)\s", re.I)
+CLAUSE_BREAK = re.compile(r"[,;.!?:()]|\s(?:but|and then|then|while)\s", re.I)
 
 
 #: a clause is read at most this far either side of its time: a note of 20,000 characters
@@ -896,7 +902,7 @@ def about_something_else(text: str, start: int, end: int) -> bool:
         return True  # "coursework deadline fri 9am": someone else's deadline
     if TIME_NOW_BEFORE.search(text[max(0, start - 40):start]) and TIME_NOW_AFTER.match(text, end):
         return True  # "he's in new york and it's 11am there": what the time is, not a demand
-    if p["demand_in_clause"].search(clause):
+    if p["demand_in_clause"].search(clause) or DEMAND_AMOUNT.search(clause):
         return False
     if p["other_event"].search(clause):
         return True
@@ -905,6 +911,10 @@ def about_something_else(text: str, start: int, end: int) -> bool:
     return bool(re.search(r"\bfrom\s+\S+.*\b(?:till|til|until|to)\b", clause, re.I)) \
         and not p["revision"].search(clause)
 
+
+#: a sum asked for, with or without its currency ("wants 300 by 7am tmrw before school")
+DEMAND_AMOUNT = re.compile(r"\b(?:wants|want|wanted|demanding|demands|demanded|asking\s+for|"
+                           r"asked\s+for|pay|send)\s+(?:another\s+|a\s+further\s+)?\d{2,}", re.I)
 
 #: "it's 11am there", "it's nearly 4 now": a statement of what the time is somewhere
 TIME_NOW_BEFORE = re.compile(r"\bit(?:['’]?s|\s+is)\s+(?:now\s+|only\s+|already\s+|nearly\s+|almost\s+"
@@ -1113,7 +1123,13 @@ def _read(text: str, now: datetime, tz: ZoneInfo, awaiting_time: bool) -> Deadli
         days = (VagueMention(m) for m in duck
                 if (is_date_only(m) or (m.kind == "time" and not EXACT.search(m.said)
                                         and LEAD.match(m.said)))
-                and (awaiting_time or has_demand(text[:m.start] + " " + text[m.end:])
+                and (awaiting_time or DAY_LEAD.match(m.said)
+                     or (has_demand(text[:m.start] + " " + text[m.end:])
+                         # a date in brackets, or in a clause of its own with no word
+                         # of a deadline, is when something else was ("(2nd march)")
+                         and (LEAD.match(m.said) or p["cue"].search(
+                             clause_around(text[:m.start] + " " * (m.end - m.start)
+                                           + text[m.end:], m.start, m.end))))
                      or p["offender_gave"].search(text[:m.start])))
         vague = next((v for v in days if is_vague_deadline(
             text, v, cue_anywhere=awaiting_time or correction)

@@ -55,8 +55,9 @@ def alternation(items: Iterable[object], *, bounded: bool = False, spaces: bool 
     parts = []
     for item in sorted((str(i) for i in items), key=lambda s: -len(s)):
         body = re.escape(item)
-        if wildcard:
-            body = body.replace(r"\ \*\ ", r"\s+(?:\S+\s+)?")
+        if wildcard:  # "before * * gets home": each star one word (or none)
+            body = re.sub(r"(?:\\ \\\*)+\\ ",
+                          lambda m: r"\s+" + r"(?:\S+\s+)?" * m.group(0).count("*"), body)
         if spaces:
             body = body.replace(r"\ ", r"\s+")
         body = body.replace("'", apostrophe)

@@ -453,6 +453,16 @@ def test_the_tenth_set_kinds(text, at):
     "she received £25 for her birthday on saturday",
     "her dad's flight lands at 10.15pm, she's alone till then",
     "yp last spoke to him at 6pm, he gave no time",
+    # someone else coming or going, the child's own blocking, a frequency, a question asked
+    # of the counsellor, the date of something else: no countdown
+    "mum gets home at quarter to eleven, yp wants to tell her then with cslr's help",
+    "yp on the bus, home in 20 mins, will call back then",
+    "gran coming at 10 tomorrow, yp wants to tell her first",
+    "yp has 3 hours till her mum picks her up",
+    "yp blocked him at 6pm, no msgs since, worried he'll make a new account",
+    "offender has msgd every 15 mins since 6pm, 'pay pay pay'",
+    "dad asks whether police can get the pics taken down within 48 hrs",
+    "offender asked for £500; yp has £60 left from birthday money (2nd march)",
 ])
 def test_someones_own_plan_is_not_a_deadline(text):
     found = find_deadline(text, TUE, LONDON)
@@ -530,4 +540,26 @@ def test_a_note_with_many_times_is_read_in_pieces_with_the_notes_own_positions()
     ("offender said joburg time 10pm tonight", "2026-11-24T20:00:00+00:00"),
 ])
 def test_the_day_said_beside_the_clock_decides(text, expected):
+    assert_set_at(text, expected)
+
+
+@pytest.mark.parametrize("text", [
+    "he said do it before ur mum gets home",      # her mother's return is his deadline
+    "'by the time u wake up' he said",
+    "by sat, no time given. yp 14F",
+    "he said 'by 8' - yp doesnt know if he means tmrw morning or tmrw night",
+])
+def test_a_deadline_with_no_exact_time_is_asked_about(text):
+    found = find_deadline(text, NOW, LONDON)
+    assert found is not None and found.status == "ambiguous", (text, found)
+
+
+@pytest.mark.parametrize("text, expected", [
+    # a sum with no currency is still his demand, beside "school"
+    ("wants 300 by 7am tmrw before she leaves for school, otherwise sends to her form group chat",
+     "2026-11-25T07:00:00+00:00"),
+    # his own zone, named after the day ("noon tomorrow my time", he is in Toronto: UTC-5)
+    ("toronto. 'noon tomorrow my time'", "2026-11-25T17:00:00+00:00"),
+])
+def test_the_demand_beside_other_words_keeps_its_time(text, expected):
     assert_set_at(text, expected)
