@@ -476,6 +476,7 @@ def is_date_only(mention: Any) -> bool:
 
 #: words a Duckling time may start with that say how it is tied to the demand ("till")
 LEAD = re.compile(r"(?:by|till|til|until|untill|before|at|for|on)\s+", re.I)
+WEEKLY = re.compile(r"\b(?:mon|tues|wednes|thurs|fri|satur|sun)days\b", re.I)
 #: a day said with these is a deadline on its own ("by sat, no time given")
 DAY_LEAD = re.compile(r"(?:by|before)\s+", re.I)
 #: a Duckling time is a clock time only with digits or one of these: "tonight" or "before
@@ -759,6 +760,8 @@ def hours_as_digits(text: str) -> str:
                   lambda m: f"{names[m.group(1).lower()]}:" + {"thirty": "30", "fifteen": "15"}.get(
                       m.group(2).lower(), "45" if m.group(2).lower().startswith("forty") else "00"),
                   text, flags=re.I)
+    # "'2230 or ur nudes go'": the offender's four-digit time opening his quoted words
+    text = re.sub(r"(?<=[\"'“‘])([01]\d|2[0-3])([0-5][1-9]|[1-5]0)(?=\s+or\b)", r"\1:\2", text)
     text = re.sub(r"\b(deadline(?: is)?|by|till|til|until|at|before)\s+([01]\d|2[0-3])([0-5]\d)\b(?!\s*(?:£|pounds|quid|dollars|euros))",
                   r"\1 \2:\3", text, flags=re.I)  # "deadline 2130"
     # "0100hrs", "2300 hours": a 24-hour clock, not a hundred hours
@@ -857,7 +860,7 @@ def is_vague_deadline(text: str, vague: re.Match | VagueMention, cue_anywhere: b
     return bool(patterns()["cue"].search(clause))
 
 
-CLAUSE_BREAK = re.compile(r"[,;.!?:()]|\s(?:but|and then|then|while)\s", re.I)
+CLAUSE_BREAK = re.compile(r"[,;.!?:()]|\s[-–—]\s|\s(?:but|and then|then|while)\s", re.I)
 
 
 #: a clause is read at most this far either side of its time: a note of 20,000 characters
@@ -894,7 +897,9 @@ def about_something_else(text: str, start: int, end: int) -> bool:
         return True
     clause = clause_around(text[:start] + " " * (end - start) + text[end:], start, end)
     p = patterns()
-    if re.search(r"\b(?:sent|paid|transferred|got|received|spent)\s+(?:\S+\s+){0,2}?(?:[£$€]|money|cash|gift)",
+    # ("u got 2 hrs to pay £300" is no payment: "to" is never one of the words between)
+    if re.search(r"\b(?:sent|paid|transferred|got|received|spent)\s+(?:(?!to\b)\S+\s+){0,2}?"
+                 r"(?:[£$€]|money|cash|gift)",
                  clause, re.I) \
             and not re.search(r"\b(?:till|til|until|by|before|deadline|within)\b", clause, re.I):
         return True  # "she sent $50 at 3pm yesterday": when a payment was made
@@ -985,6 +990,7 @@ def has_demand(text: str) -> bool:
 LENGTH_OR_FREQUENCY = re.compile(
     r"\b(?:for|every|each)\s+(?:about\s+|around\s+|nearly\s+|almost\s+|over\s+|like\s+)?$",
     re.I)
+FREQUENCY_AFTER = re.compile(r"\s+(?:every|each|a\s+day|a\s+night|per)\b", re.I)
 WINDOW = 2000  # characters the reader takes at a time (see find_deadline)
 
 
@@ -1016,6 +1022,8 @@ def _read(text: str, now: datetime, tz: ZoneInfo, awaiting_time: bool) -> Deadli
     text = hours_as_digits(text)
     p = patterns()
     none = p["none"].search(text)
+    if none and re.match(r"\s+exactly\b", text[none.end():]):
+        none = None  # "later tonight, he hasnt said when exactly": a time to ask about
     if none and none.group(0).lower() not in {str(w).lower() for w in words()["none_hour_only"]}:
         return None
     if none:  # "by friday, no time given": read on without those words
@@ -1071,8 +1079,11 @@ def _read(text: str, now: datetime, tz: ZoneInfo, awaiting_time: bool) -> Deadli
     for d in durations(text, now, duck):
         if any(a <= d.start < b for a, b in vague_spans):
             continue  # "a couple of hours", "a day or two": not an exact time
-        if LENGTH_OR_FREQUENCY.search(text[:d.start]):
-            continue  # "spoke to him for about 2 hrs", "msgd every 15 mins": no deadline
+        if LENGTH_OR_FREQUENCY.search(text[:d.start]) \
+                or FREQUENCY_AFTER.match(text, d.start + len(d.said)):
+            # "spoke to him for about 2 hrs", "msgd every 15 mins", "talked 3 hrs every
+            # night": no deadline
+            continue
         if cue or p["duration_cue"].search(text) \
                 or re.search(r"\b(in|within)\s+(the\s+next\s+)?$", text[:d.start], re.I) \
                 or re.search(r"(?:^|\s)['\"‘“]\s*$", text[:d.start]):  # "'45 mins. tick tock'"
@@ -1121,7 +1132,8 @@ def _read(text: str, now: datetime, tz: ZoneInfo, awaiting_time: bool) -> Deadli
         # of the demand: words of the demand beside it ("until friday to hand in her
         # homework" is not one)
         days = (VagueMention(m) for m in duck
-                if (is_date_only(m) or (m.kind == "time" and not EXACT.search(m.said)
+                if not WEEKLY.search(m.said)  # "pocket money on fridays": every week
+                and (is_date_only(m) or (m.kind == "time" and not EXACT.search(m.said)
                                         and LEAD.match(m.said)))
                 and (awaiting_time or DAY_LEAD.match(m.said)
                      or (has_demand(text[:m.start] + " " + text[m.end:])

@@ -132,16 +132,43 @@ def warm_up() -> None:
         pass  # deadlines.duckling_mentions says so, once, and the built-in reader decides
 
 
+def _when(said: str | None, tz: ZoneInfo) -> datetime | None:
+    """A Duckling moment as the clock on the wall in ``tz`` reads it, with Python's own
+    offset for that date (see :func:`_skew`); None for one Python cannot hold: "bc" in
+    "now brought it forward to 7 bc she ignored him" is, to Duckling, a year before Christ."""
+    if not said:
+        return None
+    try:
+        return datetime.fromisoformat(said).replace(tzinfo=tz)
+    except (ValueError, OverflowError):
+        return None
+
+
+@lru_cache(maxsize=64)
+def _skew(zone: str, hour: int) -> timedelta:
+    """How far Python's offset for ``zone`` at ``hour`` (hours since 1970) is ahead of
+    Duckling's. Duckling reads zone files but not the rule at their end that "slim" files
+    (the tzdata package's) give future summer times by: it put 9pm in London in July at
+    21:00 UTC, an hour late. Duckling is given a reference time moved by this much, so its
+    clock on the wall is the right one, and its answers are read as wall-clock times in
+    the zone (:func:`_when`)."""
+    now = datetime.fromtimestamp(hour * 3600, ZoneInfo("UTC"))
+    ours = now.astimezone(ZoneInfo(zone)).utcoffset() or timedelta(0)
+    try:
+        said = next(e for e in engine().parse("now", now, zone) if e.get("dim") == "time")
+        theirs = datetime.fromisoformat(said["value"]["value"]).utcoffset() or timedelta(0)
+    except (StopIteration, KeyError, TypeError, ValueError):
+        return timedelta(0)
+    return ours - theirs
+
+
 def _moment(value: dict, tz: ZoneInfo) -> tuple[datetime | None, str, bool]:
     """(when, grain, interval) of a Duckling time value: a moment's value, or an
     interval's end ("until noon", "by 9") or, open-ended, its start ("after 9")."""
     if value.get("type") == "interval":
         end = value.get("to") or value.get("from") or {}
-        when, grain = end.get("value"), end.get("grain", "")
-        return (datetime.fromisoformat(when).astimezone(tz) if when else None), grain, True
-    when = value.get("value")
-    return (datetime.fromisoformat(when).astimezone(tz) if when else None,
-            value.get("grain", ""), False)
+        return _when(end.get("value"), tz), end.get("grain", ""), True
+    return _when(value.get("value"), tz), value.get("grain", ""), False
 
 
 #: words Duckling may combine into one time ("9", "pm", "tomorrow", "half"): its work grows
@@ -213,9 +240,10 @@ def mentions(text: str, now: datetime, tz: ZoneInfo) -> list[Mention]:
     text = UNSAFE.sub(" ", text)
     found = []
     parsed = []
+    ref = now + _skew(tz.key, int(now.timestamp()) // 3600)
     for offset, piece in pieces(text):
         try:
-            read = engine().parse(piece, now, tz.key)
+            read = engine().parse(piece, ref, tz.key)
         except BaseException as exc:  # a Rust panic (pyo3) is not an Exception
             if type(exc).__name__ == "PanicException":
                 raise RuntimeError("Duckling could not read this text") from None

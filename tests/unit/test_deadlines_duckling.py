@@ -563,3 +563,70 @@ def test_a_deadline_with_no_exact_time_is_asked_about(text):
 ])
 def test_the_demand_beside_other_words_keeps_its_time(text, expected):
     assert_set_at(text, expected)
+
+
+SUMMER = datetime(2027, 7, 10, 16, 20, tzinfo=LONDON)  # Saturday, British Summer Time
+
+
+@pytest.mark.parametrize("text, expected", [
+    # Duckling read the tzdata package's London file without its summer rule: every clock
+    # time in July came out an hour late
+    ("he said pay by 9pm or he posts", "2027-07-10T21:00:00+01:00"),
+    ("offender: 'ten past midnight and its all over tiktok'", "2027-07-11T00:10:00+01:00"),
+    ("'noon tomorrow' he wrote", "2027-07-11T12:00:00+01:00"),
+    ("he's in new york, wants it by 9pm his time", "2027-07-11T02:00:00+01:00"),
+    ("he gave her 2 hours", "2027-07-10T18:20:00+01:00"),
+    # the offender's four-digit time opening his words; "to pay £300" is no payment made
+    ("yp reading out offenders msg: \"2230 or ur nudes go to all ur followers\"",
+     "2027-07-10T22:30:00+01:00"),
+    ("he msgd just now 'u got 2 hrs to pay £300' - yp 16 on call w me",
+     "2027-07-10T18:20:00+01:00"),
+    ("yp 16: \"monday morning 8am, no money and i send to ur whole contact list\"",
+     "2027-07-12T08:00:00+01:00"),
+])
+def test_summer_time_deadlines_are_read_on_the_clock_on_the_wall(text, expected):
+    found = find_deadline(text, SUMMER, LONDON)
+    assert found is not None and found.status == "set", (text, found)
+    assert found.at == datetime.fromisoformat(expected), (text, found.at)
+
+
+@pytest.mark.parametrize("text", [
+    "first said 8pm, now brought it forward to 7 bc she 'ignored' him",  # "bc": a year BC
+    "yp thinks he'll post at 9 bc 'thats when everyones online'",
+])
+def test_a_time_duckling_places_before_christ_does_not_stop_the_reader(text):
+    find_deadline(text, SUMMER, LONDON)  # read, whatever it finds; no ValueError
+
+
+@pytest.mark.parametrize("text, status", [
+    ("offender told ds (13) he has 'a few hours' to sort it, msg came just now", "ambiguous"),
+    ("he told her 'u have til sunset'", "ambiguous"),
+    ("'10 tomorrow or else' - no am/pm, yp thinks could be either", "ambiguous"),
+    ("'half 8' is all he said, dont know if tonight or tmrw morning", "ambiguous"),
+    ("'within the hour' - yp only just saw it, no idea when it was sent", "ambiguous"),
+    ("later tonight, he hasnt said when exactly", "ambiguous"),
+    ("'cancel what i said about tomorrow' - yp 15, thats the last msg", "withdrawn"),
+    ("youth worker says offender retracted the friday deadline and apologised", "withdrawn"),
+    ("he dropped the 48h threat, said he's 'not doing this anymore'", "withdrawn"),
+])
+def test_the_fifteenth_set_statuses(text, status):
+    found = find_deadline(text, SUMMER, LONDON)
+    assert found is not None and found.status == status, (text, found)
+
+
+@pytest.mark.parametrize("text", [
+    "threatening to post unless she sends more, yp says he's always online from 10pm",
+    "offender demanding gift cards, yp only gets £20 pocket money on fridays",
+    "mum found msgs at 3am, he'd been demanding more pics, she blocked him at 3.15",
+    "yp's friend had the same thing last yr, her guy gave her til 9pm and posted anyway",
+    "threat msg came at 15:30 - 'pay or i ruin u' - nothing about when",
+    "yp 14 turns 15 tmrw, says bday is ruined",
+    "carer says yp back from respite at 7, wants advice before talking to him",
+    "yp fears he'll post tonight but he hasnt actually said when",
+    "threats started 2 days ago about 11pm on snap, £150 demanded",
+    "family whatsapp is where he says he'll post; family bbq sunday 1pm, yp dreading it",
+    "'pay or i post' - yp stayed up til 4am watching his story",
+])
+def test_the_fifteenth_sets_times_that_are_not_a_deadline(text):
+    found = find_deadline(text, SUMMER, LONDON)
+    assert found is None or found.status in ("withdrawn", "passed"), (text, found)
